@@ -1,0 +1,189 @@
+/* Barrier, after the documented system's algorithm (threading.Barrier):
+ * a generation fills, is released ("draining") and must drain completely
+ * before the next one may fill.  State changes are made under an internal
+ * lock and announced by bumping `seq`, on which waiters sleep. */
+#include "internal.h"
+
+#include <limits.h>
+
+enum barrier_state {
+  FILLING = 0,
+  DRAINING = 1,
+  RESETTING = -1,
+  BROKEN = -2,
+};
+
+struct mproc_barrier {
+  mproc__lockbody lock;
+  _Atomic uint32_t seq;
+  uint32_t parties;
+  uint32_t count;
+  int32_t state;
+  double timeout;
+  mproc_barrier_action_fn action; /* same address in forked children */
+  void *arg;
+};
+
+int mproc_barrier_new(mproc_barrier **out, unsigned parties,
+                      mproc_barrier_action_fn action, void *arg,
+                      double timeout) {
+  if (out == NULL || parties == 0 || parties > INT32_MAX || isnan(timeout) ||
+      timeout == MPROC_DEFAULT_TIMEOUT)
+    return MPROC_EINVAL;
+  int err = 0;
+  mproc_barrier *b = mproc__shm_alloc(sizeof *b, &err);
+  if (b == NULL)
+    return err;
+  mproc__lockbody_init(&b->lock, false);
+  b->parties = parties;
+  b->state = FILLING;
+  b->timeout = timeout;
+  b->action = action;
+  b->arg = arg;
+  *out = b;
+  return 0;
+}
+
+static void lock(mproc_barrier *b) {
+  mproc__deadline never = {.never = true};
+  /* A party that died inside this short critical section may have left
+   * the counts half-updated: nobody can trust this generation any more. */
+  if (mproc__lockbody_acquire(&b->lock, &never) == MPROC_EOWNERDEAD)
+    b->state = BROKEN;
+}
+
+static void unlock(mproc_barrier *b) { mproc__lockbody_release(&b->lock); }
+
+static void notify_all(mproc_barrier *b) {
+  atomic_fetch_add(&b->seq, 1);
+  mproc__futex_wake(&b->seq, INT_MAX);
+}
+
+/* Sleeps until the state changes or the deadline passes; lock held on
+ * entry and return.  Returns 0, or the deadline's error. */
+static int wait_change(mproc_barrier *b, const mproc__deadline *d) {
+  uint32_t s = atomic_load(&b->seq);
+  unlock(b);
+  int rc = 0;
+  if (d->poll || mproc__deadline_passed(d))
+    rc = mproc__deadline_error(d);
+  else if (mproc__futex_wait(&b->seq, s, d->never ? NULL : &d->at) ==
+               MPROC_ETIMEDOUT &&
+           atomic_load(&b->seq) == s)
+    rc = mproc__deadline_error(d);
+  lock(b);
+  return rc;
+}
+
+static void break_barrier(mproc_barrier *b) {
+  b->state = BROKEN;
+  notify_all(b);
+}
+
+int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
+  if (b == NULL)
+    return MPROC_EINVAL;
+  mproc__deadline d;
+  int rc = mproc__deadline_init(&d, timeout, b->timeout);
+  if (rc != 0)
+    return rc;
+
+  lock(b);
+  /* Wait for a previous generation to drain or reset. */
+  while (b->state == DRAINING || b->state == RESETTING) {
+    rc = wait_change(b, &d);
+    if (rc != 0) {
+      unlock(b);
+      return rc;
+    }
+  }
+  if (b->state == BROKEN) {
+    unlock(b);
+    return MPROC_EBROKEN;
+  }
+
+  uint32_t my = b->count++;
+  if (my + 1 == b->parties) {
+    /* Last to arrive: run the action, then release everyone. */
+    int failed = b->action != NULL && b->action(b->arg) != 0;
+    if (failed) {
+      break_barrier(b);
+      rc = MPROC_EBROKEN;
+    } else {
+      b->state = DRAINING;
+      notify_all(b);
+    }
+  } else {
+    while (b->state == FILLING) {
+      int w = wait_change(b, &d);
+      if (w != 0 && b->state == FILLING) {
+        break_barrier(b);
+        rc = w;
+        break;
+      }
+    }
+    if (rc == 0 && b->state != DRAINING)
+      rc = MPROC_EBROKEN;
+  }
+
+  /* Leave: the last one out of a drained or reset generation reopens it. */
+  b->count--;
+  if (b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
+    b->state = FILLING;
+    notify_all(b);
+  }
+  unlock(b);
+  if (rc == 0 && index != NULL)
+    *index = my;
+  return rc;
+}
+
+int mproc_barrier_abort(mproc_barrier *b) {
+  if (b == NULL)
+    return MPROC_EINVAL;
+  lock(b);
+  break_barrier(b);
+  unlock(b);
+  return 0;
+}
+
+int mproc_barrier_reset(mproc_barrier *b) {
+  if (b == NULL)
+    return MPROC_EINVAL;
+  lock(b);
+  if (b->count > 0) {
+    /* Waiters of this generation leave with EBROKEN; the last one out
+     * reopens the barrier. */
+    if (b->state == FILLING || b->state == BROKEN)
+      b->state = RESETTING;
+  } else {
+    b->state = FILLING;
+  }
+  notify_all(b);
+  unlock(b);
+  return 0;
+}
+
+unsigned mproc_barrier_parties(mproc_barrier *b) {
+  return b == NULL ? 0 : b->parties;
+}
+
+unsigned mproc_barrier_n_waiting(mproc_barrier *b) {
+  if (b == NULL)
+    return 0;
+  lock(b);
+  unsigned n = b->state == FILLING ? b->count : 0;
+  unlock(b);
+  return n;
+}
+
+bool mproc_barrier_broken(mproc_barrier *b) {
+  if (b == NULL)
+    return false;
+  lock(b);
+  bool broken = b->state == BROKEN;
+  unlock(b);
+  return broken;
+}
+
+void mproc_barrier_free(mproc_barrier *b) { mproc__shm_free(b); }

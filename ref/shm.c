@@ -1,0 +1,36 @@
+/* Shared memory for primitives: each object gets its own anonymous
+ * MAP_SHARED mapping, which children forked later inherit at the same
+ * address.  A small header records the mapping's size for munmap. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+typedef struct shm_header {
+  size_t size;
+  char pad[64 - sizeof(size_t)]; /* keeps the payload cache-line aligned */
+} shm_header;
+
+void *mproc__shm_alloc(size_t size, int *err) {
+  if (size > SIZE_MAX - sizeof(shm_header)) {
+    *err = MPROC_ENOMEM;
+    return NULL;
+  }
+  size_t total = size + sizeof(shm_header);
+  void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    *err = errno == ENOMEM ? MPROC_ENOMEM : MPROC_ERESOURCE;
+    return NULL;
+  }
+  shm_header *h = p;
+  h->size = total;
+  return h + 1;
+}
+
+void mproc__shm_free(void *p) {
+  if (p == NULL)
+    return;
+  shm_header *h = (shm_header *)p - 1;
+  munmap(h, h->size);
+}
