@@ -93,6 +93,7 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
   while (b->state == DRAINING || b->state == RESETTING) {
     rc = wait_change(b, &d);
     if (rc != 0) {
+      break_barrier(b); /* an expired limit breaks it, as documented */
       unlock(b);
       return rc;
     }
@@ -168,22 +169,17 @@ unsigned mproc_barrier_parties(mproc_barrier *b) {
   return b == NULL ? 0 : b->parties;
 }
 
+/* Snapshots read without the lock, so that they never wait for an
+ * action; each field is a naturally aligned word. */
 unsigned mproc_barrier_n_waiting(mproc_barrier *b) {
   if (b == NULL)
     return 0;
-  lock(b);
-  unsigned n = b->state == FILLING ? b->count : 0;
-  unlock(b);
-  return n;
+  int32_t state = __atomic_load_n(&b->state, __ATOMIC_SEQ_CST);
+  return state == FILLING ? __atomic_load_n(&b->count, __ATOMIC_SEQ_CST) : 0;
 }
 
 bool mproc_barrier_broken(mproc_barrier *b) {
-  if (b == NULL)
-    return false;
-  lock(b);
-  bool broken = b->state == BROKEN;
-  unlock(b);
-  return broken;
+  return b != NULL && __atomic_load_n(&b->state, __ATOMIC_SEQ_CST) == BROKEN;
 }
 
 void mproc_barrier_free(mproc_barrier *b) { mproc__shm_free(b); }

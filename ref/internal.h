@@ -9,6 +9,7 @@
 #include "mproc.h"
 
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -67,9 +68,6 @@ void mproc__owner_after_fork(void);
  * or a zombie.  Used to detect a lock holder that died. */
 bool mproc__task_alive(uint32_t id);
 
-/* How often a blocked waiter re-checks that the holder is alive. */
-#define MPROC__OWNER_CHECK_MS 20
-
 /* ---- shared memory (shm.c) ---- */
 
 /* Zeroed memory shared with children forked later (MAP_SHARED anonymous);
@@ -104,6 +102,29 @@ int mproc__lockbody_restore(mproc__lockbody *b, uint32_t depth);
 struct mproc_lock {
   mproc__lockbody body;
 };
+
+/* ---- values (obj.c, codec.c) ---- */
+
+struct mproc_obj {
+  mproc_obj_type type;
+  union {
+    bool b;
+    int64_t i;
+    double f;
+    struct {
+      char *p;
+      size_t n;
+    } s; /* str and bytes, always NUL-terminated */
+    struct {
+      /* A list's items; a dict's keys in [0, cap) and values in
+       * [cap, 2*cap). */
+      mproc_obj **items;
+      size_t n, cap;
+    } c;
+  } u;
+};
+
+bool mproc__utf8_valid(const unsigned char *s, size_t n);
 
 /* ---- fork bookkeeping (process.c) ---- */
 

@@ -15,6 +15,11 @@ ref_libmproc_la_SOURCES = \
 	ref/event.c \
 	ref/condition.c \
 	ref/barrier.c \
-	ref/value.c
-ref_libmproc_la_LIBADD = $(PTHREAD_LIBS)
+	ref/value.c \
+	ref/obj.c \
+	ref/codec.c \
+	ref/connection.c \
+	ref/queue.c
+ref_libmproc_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
+ref_libmproc_la_LIBADD = $(MSGPACK_LIBS) $(PTHREAD_LIBS)
 ref_libmproc_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined

@@ -88,8 +88,7 @@ int mproc__lockbody_acquire(mproc__lockbody *b, const mproc__deadline *d) {
         return MPROC_EOWNERDEAD;
       if (last && atomic_load(&b->word) != 0)
         return MPROC_ETIMEDOUT;
-      if (check_ms < CHECK_MAX_MS)
-        check_ms *= 2;
+      check_ms = check_ms * 2 > CHECK_MAX_MS ? CHECK_MAX_MS : check_ms * 2;
     }
   }
 }

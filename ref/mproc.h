@@ -14,7 +14,8 @@
  *    code.  NULL where an object is required gives MPROC_EINVAL.
  *
  *  - Timeouts are seconds as a double, as in the documented system:
- *      MPROC_FOREVER (+infinity)   no limit;
+ *      MPROC_FOREVER (+infinity)   no limit (so is any value of 1e9
+ *                                  seconds, about 31 years, or more);
  *      0                           do not block: try once;
  *      negative (finite)           treated as 0, like multiprocessing;
  *      MPROC_DEFAULT_TIMEOUT       the object's own default (a Barrier's
@@ -33,10 +34,16 @@
  *    (the *_free functions only unmap the caller's view); the memory goes
  *    away when the last process that maps it frees it or exits.  Freeing an
  *    object while another thread of the same process uses it is undefined.
- *    Process objects are not shared: only the process that started a child
- *    may join, poll, signal or close it.
+ *    Process objects are not shared: only the process that initialised a
+ *    process object may start it, and only the process that started a
+ *    child may join, poll or signal it; a child may close its inherited
+ *    copy, which only frees that copy.  One process object must not be used
+ *    by several threads at once.
  *
  *  - Threads.  Every function is thread-safe except where it says otherwise.
+ *    Ownership of a Lock is per process (any thread of the holding process
+ *    counts as the holder, e.g. for Condition wait/notify); ownership of an
+ *    RLock is per thread.
  */
 #ifndef MPROC_H
 #define MPROC_H
@@ -162,8 +169,9 @@ MPROC_EXTERN int mproc_process_init(mproc_process *p,
 /* Forks the child and returns at once; the child runs the target or run
  * routine and exits with its return value.  Standard streams are flushed
  * first, so buffered output is not duplicated.  Errors: EINVAL, ECLOSED,
- * ESTATE (already started, or the caller is a daemon: like the documented
- * system, daemons may not have children), ERESOURCE (fork failed). */
+ * ESTATE (already started, initialised by another process, or the
+ * caller is a daemon: like the documented system, daemons may not have
+ * children), ENOMEM or ERESOURCE (fork failed). */
 MPROC_EXTERN int mproc_process_start(mproc_process *p);
 
 /* Waits for the child to end and reaps it.  Blocks up to `timeout`.
@@ -182,7 +190,9 @@ MPROC_EXTERN pid_t mproc_process_pid(const mproc_process *p);
 /* The exit code, like the documented system's exitcode: the target's return
  * value or the n of an explicit exit(n); -s after death by signal s.
  * Reaps a child that has ended; never blocks.  Errors: EINVAL, ECLOSED,
- * ESTATE (not started, or still running: the documented system's None). */
+ * ESTATE (not started, or still running: the documented system's None),
+ * ESYS (the application reaped the child itself, e.g. with waitpid(-1) or
+ * SIGCHLD ignored, so the status is unknown). */
 MPROC_EXTERN int mproc_process_exitcode(mproc_process *p, int *code);
 
 /* The process name; static for the object's life.  NULL for NULL or closed
@@ -237,9 +247,10 @@ MPROC_EXTERN int mproc_rlock_new(mproc_lock **out);
 
 /* Acquires, blocking up to `timeout`.  An RLock already owned by the
  * calling thread is acquired again at once.  Errors: EINVAL, EAGAIN,
- * ETIMEDOUT, and EOWNERDEAD: the holder died while holding the lock; the
- * caller now holds it (an RLock with count 1) and must repair whatever the
- * lock protects before releasing it. */
+ * ETIMEDOUT, ERANGE (an RLock already held 2^32-1 times), and EOWNERDEAD:
+ * the holder died while holding the lock; the caller now holds it (an
+ * RLock with count 1) and must repair whatever the lock protects before
+ * releasing it. */
 MPROC_EXTERN int mproc_lock_acquire(mproc_lock *l, double timeout);
 
 /* Releases once.  Never blocks.  Errors: EINVAL, ESTATE (not locked: the
@@ -355,7 +366,9 @@ typedef struct mproc_barrier mproc_barrier;
 
 /* Run by exactly one party (the last to arrive) each time the barrier
  * fills, before the others are released.  A non-zero return breaks the
- * barrier, like an exception in the documented system's action. */
+ * barrier, like an exception in the documented system's action.  It runs
+ * inside the barrier's critical section: it must not call the barrier's
+ * own functions. */
 typedef int (*mproc_barrier_action_fn)(void *arg);
 
 /* Creates a barrier for `parties` (at least 1) with an optional action and
@@ -375,12 +388,13 @@ MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout,
                                     unsigned *index);
 
 /* abort breaks the barrier (waiters get EBROKEN); reset makes it usable
- * again after waiters of the current generation got EBROKEN.  Never block
- * beyond the barrier's own short critical section.  Errors: EINVAL. */
+ * again after waiters of the current generation got EBROKEN.  They wait
+ * only for the barrier's critical section (which includes a running
+ * action).  Errors: EINVAL. */
 MPROC_EXTERN int mproc_barrier_abort(mproc_barrier *b);
 MPROC_EXTERN int mproc_barrier_reset(mproc_barrier *b);
 
-/* Snapshots; 0 / false for NULL. */
+/* Snapshots, taken without waiting; 0 / false for NULL. */
 MPROC_EXTERN unsigned mproc_barrier_parties(mproc_barrier *b);
 MPROC_EXTERN unsigned mproc_barrier_n_waiting(mproc_barrier *b);
 MPROC_EXTERN bool mproc_barrier_broken(mproc_barrier *b);
@@ -419,7 +433,7 @@ MPROC_EXTERN int mproc_value_new(mproc_value **out, char typecode,
 /* Element access.  Each single get or set is atomic (never torn) and takes
  * no lock; a read-modify-write such as v += 1 needs the lock, exactly as in
  * the documented system.  get_i64/set_i64 and get_u64/set_u64 work on the
- * integer codes; set_i64 also on 'f' and 'd' (converted); get_double and
+ * integer codes; set_i64 and set_u64 also on 'f' and 'd' (converted); get_double and
  * set_double on 'f' and 'd', and get_double on integer codes (converted).
  * Errors: EINVAL (NULL, wrong type), ERANGE (does not fit). */
 MPROC_EXTERN int mproc_value_get_i64(mproc_value *v, int64_t *out);
@@ -469,6 +483,261 @@ MPROC_EXTERN int mproc_array_set_double(mproc_array *a, size_t index,
 MPROC_EXTERN void *mproc_array_data(mproc_array *a);
 MPROC_EXTERN mproc_lock *mproc_array_get_lock(mproc_array *a);
 MPROC_EXTERN void mproc_array_free(mproc_array *a);
+
+/* ------------------------------------------------------------------------ */
+/* Values on the wire                                                       */
+/* ------------------------------------------------------------------------ */
+
+/* What crosses a process boundary through a Pipe, a Queue or a Manager: a
+ * small dynamic value, encoded as MessagePack.  Heap objects owned by
+ * whoever created them or received them; free with mproc_obj_free().
+ *
+ * Constructors return NULL when memory runs out (and mproc_obj_str()
+ * also for a string that is not valid UTF-8).  Container setters take
+ * ownership of the items passed to them, also when they fail, and fail
+ * with MPROC_ENOMEM when given NULL, so constructors can be nested:
+ *     mproc_obj_list_append(list, mproc_obj_int(3)); */
+
+typedef enum mproc_obj_type {
+  MPROC_OBJ_NONE,
+  MPROC_OBJ_BOOL,
+  MPROC_OBJ_INT,   /* 64-bit signed */
+  MPROC_OBJ_FLOAT, /* double */
+  MPROC_OBJ_STR,   /* UTF-8 */
+  MPROC_OBJ_BYTES,
+  MPROC_OBJ_LIST,
+  MPROC_OBJ_DICT   /* keys are str or int; insertion order is kept */
+} mproc_obj_type;
+
+typedef struct mproc_obj mproc_obj;
+
+/* Deepest nesting of lists and dicts that encode and decode accept. */
+#define MPROC_OBJ_MAX_DEPTH 32
+
+MPROC_EXTERN mproc_obj *mproc_obj_none(void);
+MPROC_EXTERN mproc_obj *mproc_obj_bool(bool b);
+MPROC_EXTERN mproc_obj *mproc_obj_int(int64_t i);
+MPROC_EXTERN mproc_obj *mproc_obj_float(double f);
+MPROC_EXTERN mproc_obj *mproc_obj_str(const char *s);            /* copied */
+MPROC_EXTERN mproc_obj *mproc_obj_strn(const char *s, size_t n);  /* copied */
+MPROC_EXTERN mproc_obj *mproc_obj_bytes(const void *p, size_t n); /* copied */
+MPROC_EXTERN mproc_obj *mproc_obj_list(void);
+MPROC_EXTERN mproc_obj *mproc_obj_dict(void);
+
+/* The type; MPROC_OBJ_NONE for NULL. */
+MPROC_EXTERN mproc_obj_type mproc_obj_type_of(const mproc_obj *o);
+
+/* Scalar access.  Errors: EINVAL (NULL or another type). */
+MPROC_EXTERN int mproc_obj_get_bool(const mproc_obj *o, bool *out);
+MPROC_EXTERN int mproc_obj_get_int(const mproc_obj *o, int64_t *out);
+MPROC_EXTERN int mproc_obj_get_float(const mproc_obj *o, double *out);
+
+/* A str's text (NUL-terminated; it contains no NUL only if the sender's
+ * did not) or NULL for another type; bytes' data and length or NULL.
+ * Borrowed: valid while `o` is. */
+MPROC_EXTERN const char *mproc_obj_str_value(const mproc_obj *o);
+MPROC_EXTERN const void *mproc_obj_bytes_value(const mproc_obj *o,
+                                               size_t *len);
+
+/* Entries of a list or dict, bytes of a str or bytes; 0 otherwise. */
+MPROC_EXTERN size_t mproc_obj_len(const mproc_obj *o);
+
+/* Appends `item` (taken).  Errors: EINVAL (not a list; item freed),
+ * ENOMEM. */
+MPROC_EXTERN int mproc_obj_list_append(mproc_obj *list, mproc_obj *item);
+
+/* The i-th item, borrowed; NULL out of range or not a list. */
+MPROC_EXTERN const mproc_obj *mproc_obj_list_get(const mproc_obj *list,
+                                                 size_t i);
+
+/* Sets dict[key] = value (both taken), replacing an equal key's value.
+ * Errors: EINVAL (not a dict, key neither str nor int; both freed),
+ * ENOMEM. */
+MPROC_EXTERN int mproc_obj_dict_set(mproc_obj *dict, mproc_obj *key,
+                                    mproc_obj *value);
+
+/* dict[key] (borrowed) or NULL when absent or not a dict. */
+MPROC_EXTERN const mproc_obj *mproc_obj_dict_get(const mproc_obj *dict,
+                                                 const mproc_obj *key);
+MPROC_EXTERN const mproc_obj *mproc_obj_dict_get_str(const mproc_obj *dict,
+                                                     const char *key);
+MPROC_EXTERN const mproc_obj *mproc_obj_dict_get_int(const mproc_obj *dict,
+                                                     int64_t key);
+
+/* The i-th key and value in insertion order (borrowed), NULL out of
+ * range. */
+MPROC_EXTERN const mproc_obj *mproc_obj_dict_key(const mproc_obj *dict,
+                                                 size_t i);
+MPROC_EXTERN const mproc_obj *mproc_obj_dict_value(const mproc_obj *dict,
+                                                   size_t i);
+
+/* A deep copy, or NULL when memory runs out (or for NULL). */
+MPROC_EXTERN mproc_obj *mproc_obj_copy(const mproc_obj *o);
+
+/* Deep equality.  Types must match (1 and 1.0 differ); dicts compare as
+ * mappings, regardless of order; floats compare with ==. */
+MPROC_EXTERN bool mproc_obj_equal(const mproc_obj *a, const mproc_obj *b);
+
+/* The documented system's repr(): None, True, 42, 1.5, 'item_3',
+ * b'\x00', [1, 2, 3], {'a': 1}.  Returns a malloc'd string the caller
+ * frees with free(), or NULL when memory runs out. */
+MPROC_EXTERN char *mproc_obj_repr(const mproc_obj *o);
+
+/* Frees `o` and everything in it; NULL is ignored. */
+MPROC_EXTERN void mproc_obj_free(mproc_obj *o);
+
+/* MessagePack encoding.  encode stores a malloc'd buffer (free() it).
+ * Errors: EINVAL (NULL, nesting deeper than MPROC_OBJ_MAX_DEPTH), ENOMEM.
+ * decode needs exactly one complete value in buf[0..len).  Errors: EINVAL,
+ * EPROTO (malformed, truncated, trailing bytes, unsupported type, too
+ * deep), ENOMEM.  Decoding never allocates more than a small multiple of
+ * `len`, whatever sizes the bytes announce. */
+MPROC_EXTERN int mproc_obj_encode(const mproc_obj *o, void **buf,
+                                  size_t *len);
+MPROC_EXTERN int mproc_obj_decode(const void *buf, size_t len,
+                                  mproc_obj **out);
+
+/* ------------------------------------------------------------------------ */
+/* Pipe and Connection                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* One end of a pipe.  Messages keep their boundaries; an empty message is
+ * a message.  The end lives in the heap of each process holding it; the
+ * descriptor is inherited by children started later.  recv reports end of
+ * file once every copy of the peer end, in every process, is closed and
+ * everything sent before has been received. */
+typedef struct mproc_conn mproc_conn;
+
+/* Default largest message a connection accepts (bytes). */
+#define MPROC_MAX_MESSAGE_DEFAULT ((size_t)512 << 20)
+
+typedef struct mproc_pipe_options {
+  bool one_way;       /* false: both ends send and receive (duplex);
+                         true: the first end receives, the second sends */
+  size_t max_message; /* largest message accepted; 0: the default */
+} mproc_pipe_options;
+
+/* Creates a connected pair.  opts may be NULL (duplex).  The caller owns
+ * both ends.  Errors: EINVAL, ENOMEM, ERESOURCE (out of descriptors). */
+MPROC_EXTERN int mproc_pipe(mproc_conn **end1, mproc_conn **end2,
+                            const mproc_pipe_options *opts);
+
+/* Sends one value / one message of raw bytes.  Blocks until the whole
+ * message is written (the peer may need to read first); there is no time
+ * limit, as in the documented system.  A signal does not interrupt it.
+ * Errors: EINVAL, ECLOSED (this end is closed), ENOTSUP (a receive-only
+ * end), EMSGSIZE (above this end's maximum), EEOF (the peer is closed
+ * everywhere), ENOMEM. */
+MPROC_EXTERN int mproc_conn_send(mproc_conn *c, const mproc_obj *obj);
+MPROC_EXTERN int mproc_conn_send_bytes(mproc_conn *c, const void *buf,
+                                       size_t len);
+
+/* Receives one message, waiting up to `timeout`.  A message cut short by
+ * the time limit is kept and completed by the next call.  recv decodes it
+ * (the caller owns *out); recv_bytes returns it raw in a malloc'd buffer
+ * (the caller frees *buf; an empty message gives len 0 and a non-NULL
+ * buffer).  Errors: EINVAL, ECLOSED, ENOTSUP (a send-only end), EAGAIN,
+ * ETIMEDOUT, EEOF (peer closed and nothing left), EPROTO (recv: the message
+ * is not a valid value; it was consumed and the connection stays usable),
+ * EMSGSIZE (the peer announced a message above the maximum; nothing of its
+ * size is allocated and the connection is broken from then on), EBROKEN
+ * (an earlier EMSGSIZE, or a peer that closed in the middle of a message),
+ * ENOMEM. */
+MPROC_EXTERN int mproc_conn_recv(mproc_conn *c, mproc_obj **out,
+                                 double timeout);
+MPROC_EXTERN int mproc_conn_recv_bytes(mproc_conn *c, void **buf,
+                                       size_t *len, double timeout);
+
+/* Waits up to `timeout` until recv would not block (a message or end of
+ * file is waiting); consumes nothing.  Returns 0 when readable.  Errors:
+ * EINVAL, ECLOSED, ENOTSUP, EAGAIN, ETIMEDOUT. */
+MPROC_EXTERN int mproc_conn_poll(mproc_conn *c, double timeout);
+
+/* Waits up to `timeout` until at least one of `n` connections is readable,
+ * like the documented system's multiprocessing.connection.wait; sets
+ * ready[i] for each.  Errors: EINVAL (n == 0, a NULL entry), ECLOSED (an
+ * entry is closed), EAGAIN, ETIMEDOUT. */
+MPROC_EXTERN int mproc_conn_wait(mproc_conn *const *conns, size_t n,
+                                 double timeout, bool *ready);
+
+/* Changes this end's largest accepted message.  Errors: EINVAL, ECLOSED. */
+MPROC_EXTERN int mproc_conn_set_max_message(mproc_conn *c, size_t max);
+
+/* The descriptor, or -1 when closed or NULL. */
+MPROC_EXTERN int mproc_conn_fileno(const mproc_conn *c);
+
+/* Closes this process's copy of the end.  Errors: EINVAL, ECLOSED
+ * (already closed). */
+MPROC_EXTERN int mproc_conn_close(mproc_conn *c);
+
+/* Closes (if still open) and frees this process's copy; NULL is ignored. */
+MPROC_EXTERN void mproc_conn_free(mproc_conn *c);
+
+/* ------------------------------------------------------------------------ */
+/* Queue, SimpleQueue, JoinableQueue                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A multi-producer, multi-consumer FIFO of values in shared memory.
+ * Items are copied in whole under the queue's lock, so a put that returns
+ * has delivered its item even if the producer exits at once, and a
+ * producer killed in the middle of a put leaves no torn item behind: its
+ * item is simply not there.  Items put by one producer come out in the
+ * order it put them. */
+typedef struct mproc_queue mproc_queue;
+
+typedef struct mproc_queue_options {
+  size_t maxsize;      /* most items at once; 0: unbounded (within
+                          capacity) */
+  size_t capacity;     /* bytes of shared memory reserved for items (the
+                          pages are used only as needed); 0: 1 GiB */
+  size_t max_message;  /* largest encoded item; 0: the default */
+} mproc_queue_options;
+
+/* Creates a Queue, a JoinableQueue (adds task_done/join) or a SimpleQueue
+ * (unbounded).  opts may be NULL.  The caller owns the result
+ * (mproc_queue_free).  Errors: EINVAL, ENOMEM, ERESOURCE. */
+MPROC_EXTERN int mproc_queue_new(mproc_queue **out,
+                                 const mproc_queue_options *opts);
+MPROC_EXTERN int mproc_joinable_queue_new(mproc_queue **out,
+                                          const mproc_queue_options *opts);
+MPROC_EXTERN int mproc_simple_queue_new(mproc_queue **out);
+
+/* Puts a copy of `obj`, waiting up to `timeout` while the queue is full.
+ * Errors: EINVAL, ECLOSED (closed in this process), EFULL (still full at
+ * the limit; at once for timeout 0), EMSGSIZE (the encoded item exceeds
+ * max_message or the capacity), ENOMEM. */
+MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const mproc_obj *obj,
+                                 double timeout);
+
+/* Takes the oldest item, waiting up to `timeout` while the queue is empty;
+ * the caller owns *out.  Errors: EINVAL, ECLOSED, EEMPTY (still empty at
+ * the limit), ENOMEM. */
+MPROC_EXTERN int mproc_queue_get(mproc_queue *q, mproc_obj **out,
+                                 double timeout);
+
+/* Snapshots, exact at the instant they are taken but stale as soon as
+ * another process puts or gets: use them for reports, not for deciding
+ * whether a get will succeed.  qsize errors: EINVAL. */
+MPROC_EXTERN int mproc_queue_qsize(mproc_queue *q, size_t *n);
+MPROC_EXTERN bool mproc_queue_empty(mproc_queue *q);
+MPROC_EXTERN bool mproc_queue_full(mproc_queue *q);
+
+/* JoinableQueue: marks one item got earlier as processed.  Never blocks.
+ * Errors: EINVAL, ENOTSUP (not joinable), ESTATE (more task_done calls
+ * than items put: the documented "called too many times"). */
+MPROC_EXTERN int mproc_queue_task_done(mproc_queue *q);
+
+/* JoinableQueue: waits up to `timeout` until every item ever put has had
+ * its task_done.  Errors: EINVAL, ENOTSUP, EAGAIN, ETIMEDOUT. */
+MPROC_EXTERN int mproc_queue_join(mproc_queue *q, double timeout);
+
+/* Closes the queue for the calling process only (the documented system's
+ * close): later put and get in this process give ECLOSED; items already
+ * put stay available to other processes.  Errors: EINVAL, ECLOSED. */
+MPROC_EXTERN int mproc_queue_close(mproc_queue *q);
+
+/* Frees this process's view; NULL is ignored. */
+MPROC_EXTERN void mproc_queue_free(mproc_queue *q);
 
 #ifdef __cplusplus
 }

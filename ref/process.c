@@ -36,6 +36,7 @@ typedef struct proc_impl {
   pid_t starter;    /* the process that initialised the object */
   int pidfd;        /* opened on the first timed join; -1 until then */
   int status;       /* wait status once ended */
+  bool status_known; /* false if somebody else reaped the child */
   struct proc_impl *prev, *next; /* registry links while started */
 } proc_impl;
 
@@ -70,7 +71,7 @@ static void after_fork_child(void) {
   name_counter = 0;
 }
 
-static void record_end(proc_impl *p, int status);
+static void record_end(proc_impl *p, int status, bool known);
 
 /* Like the documented system at interpreter exit: terminate daemonic
  * children, then wait for every child, so none is left a zombie. */
@@ -86,7 +87,7 @@ static void at_exit(void) {
     do
       r = waitpid(p->pid, &status, 0);
     while (r < 0 && errno == EINTR);
-    record_end(p, r == p->pid ? status : 0);
+    record_end(p, status, r == p->pid);
   }
   pthread_mutex_unlock(&registry_lock);
 }
@@ -122,8 +123,9 @@ static void registry_remove(proc_impl *p) {
   p->prev = p->next = NULL;
 }
 
-static void record_end(proc_impl *p, int status) {
+static void record_end(proc_impl *p, int status, bool known) {
   p->status = status;
+  p->status_known = known;
   p->state = P_ENDED;
   if (p->pidfd >= 0) {
     close(p->pidfd);
@@ -163,7 +165,7 @@ static bool poll_end(proc_impl *p) {
     /* ECHILD: somebody else reaped it (SIGCHLD ignored, or waitpid(-1)
      * in the application); it has ended, with an unknown status. */
     pthread_mutex_lock(&registry_lock);
-    record_end(p, r == p->pid ? status : 0);
+    record_end(p, status, r == p->pid);
     pthread_mutex_unlock(&registry_lock);
     return true;
   }
@@ -230,8 +232,11 @@ void mproc_process_exit(int code) {
 }
 
 static _Noreturn void child_main(proc_impl *p, pid_t parent) {
-  current_ident = p->ident;
-  current_name = p->name;
+  /* Copies: the child may close its copy of the object. */
+  current_ident = dup_string(p->ident);
+  current_name = dup_string(p->name);
+  if (current_ident == NULL || current_name == NULL)
+    mproc_process_exit(1);
   current_parent = parent;
   current_is_daemon = p->daemon;
   p->foreign = true; /* a process cannot join itself */
@@ -251,7 +256,8 @@ int mproc_process_start(mproc_process *pp) {
   proc_impl *p = impl_of(pp, &err);
   if (p == NULL)
     return err;
-  if (p->state != P_NEW || p->foreign || current_is_daemon)
+  if (p->state != P_NEW || p->foreign || p->starter != getpid() ||
+      current_is_daemon)
     return MPROC_ESTATE;
   /* Buffered output would otherwise be written by both processes. */
   fflush(stdout);
@@ -295,10 +301,10 @@ int mproc_process_join(mproc_process *pp, double timeout) {
   proc_impl *p = impl_of(pp, &err);
   if (p == NULL)
     return err;
-  if ((err = check_mine(p)) != 0)
-    return err;
   mproc__deadline d;
   if ((err = mproc__deadline_init(&d, timeout, MPROC_FOREVER)) != 0)
+    return err;
+  if ((err = check_mine(p)) != 0)
     return err;
   if (p->state == P_ENDED)
     return 0;
@@ -309,7 +315,7 @@ int mproc_process_join(mproc_process *pp, double timeout) {
       r = waitpid(p->pid, &status, 0);
     while (r < 0 && errno == EINTR);
     pthread_mutex_lock(&registry_lock);
-    record_end(p, r == p->pid ? status : 0);
+    record_end(p, status, r == p->pid);
     pthread_mutex_unlock(&registry_lock);
     return 0;
   }
@@ -347,6 +353,8 @@ int mproc_process_exitcode(mproc_process *pp, int *code) {
     return err;
   if (!poll_end(p))
     return MPROC_ESTATE;
+  if (!p->status_known)
+    return MPROC_ESYS;
   if (WIFSIGNALED(p->status))
     *code = -WTERMSIG(p->status);
   else

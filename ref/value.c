@@ -60,7 +60,7 @@ int mproc_array_new(mproc_array **out, char typecode, size_t length,
     return MPROC_EINVAL;
   if (opts != NULL && opts->raw && opts->lock != NULL)
     return MPROC_EINVAL;
-  if (length > (SIZE_MAX - sizeof(mproc_array)) / t->size)
+  if (length > (SIZE_MAX - sizeof(mproc_array) - 4096) / t->size)
     return MPROC_ERANGE;
   int err = 0;
   mproc_array *a = mproc__shm_alloc(sizeof *a + length * t->size, &err);
