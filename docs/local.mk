@@ -1,1 +1,10 @@
 dist_doc_DATA += docs/examples.md
+dist_doc_DATA += docs/conventions.md
+dist_doc_DATA += docs/design.md
+dist_doc_DATA += docs/process.md
+dist_doc_DATA += docs/lock.md
+dist_doc_DATA += docs/semaphore.md
+dist_doc_DATA += docs/event.md
+dist_doc_DATA += docs/condition.md
+dist_doc_DATA += docs/barrier.md
+dist_doc_DATA += docs/value.md
