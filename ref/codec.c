@@ -153,11 +153,11 @@ static int scan(const unsigned char *p, size_t len) {
     if (container) {
       if (items > rest)
         return MPROC_EPROTO; /* announces more than can follow */
-      if (items > 0) {
-        if (depth + 1 > MPROC_OBJ_MAX_DEPTH)
-          return MPROC_EPROTO;
+      /* An empty container still takes a level of msgpack-c's stack. */
+      if (depth + 1 > MPROC_OBJ_MAX_DEPTH)
+        return MPROC_EPROTO;
+      if (items > 0)
         left[++depth] = items;
-      }
     } else {
       if (blob > rest)
         return MPROC_EPROTO;

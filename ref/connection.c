@@ -28,6 +28,7 @@ struct mproc_conn {
   bool can_read, can_write;
   bool eof;    /* the peer closed: nothing more will arrive */
   bool broken; /* the stream can no longer be parsed */
+  int pending_err; /* found by poll/wait, reported by the next recv */
   size_t max_message;
   /* read-ahead */
   unsigned char *ra;
@@ -299,6 +300,11 @@ static int recv_frame(mproc_conn *c, double timeout) {
     return rc;
   if (!c->can_read)
     return MPROC_ENOTSUP;
+  if (c->pending_err != 0) {
+    rc = c->pending_err;
+    c->pending_err = 0;
+    return rc;
+  }
   if (c->broken)
     return MPROC_EBROKEN;
   mproc__deadline d;
@@ -351,16 +357,27 @@ int mproc_conn_recv(mproc_conn *c, mproc_obj **out, double timeout) {
   return rc;
 }
 
-/* True when recv would return without waiting for the peer. */
+/* True when recv would return without waiting for the peer: a whole
+ * frame is buffered, or end of file or an error is there to report.
+ * Reads whatever has arrived, without blocking; consumes no message. */
 static bool ready_now(mproc_conn *c) {
-  if (c->eof || c->broken)
-    return true;
-  if (c->ra_end > c->ra_start) {
+  for (;;) {
+    if (c->pending_err != 0 || c->broken || c->eof)
+      return true;
     int rc = parse(c);
-    if (rc != 0)
-      return true; /* a whole frame, or an error to report */
+    if (rc != 0) {
+      if (rc < 0)
+        c->pending_err = rc;
+      return true;
+    }
+    rc = fill(c);
+    if (rc < 0) {
+      c->pending_err = rc;
+      return true;
+    }
+    if (rc == 0)
+      return false;
   }
-  return false;
 }
 
 int mproc_conn_poll(mproc_conn *c, double timeout) {
@@ -372,9 +389,13 @@ int mproc_conn_poll(mproc_conn *c, double timeout) {
   mproc__deadline d;
   if ((rc = mproc__deadline_init(&d, timeout, MPROC_FOREVER)) != 0)
     return rc;
-  if (ready_now(c))
-    return 0;
-  return wait_fd(c->fd, &d);
+  for (;;) {
+    if (ready_now(c))
+      return 0;
+    /* Bytes may be there but not a whole message yet: keep waiting. */
+    if ((rc = wait_fd(c->fd, &d)) != 0)
+      return ready_now(c) ? 0 : rc;
+  }
 }
 
 int mproc_conn_wait(mproc_conn *const *conns, size_t n, double timeout,
@@ -409,9 +430,12 @@ int mproc_conn_wait(mproc_conn *const *conns, size_t n, double timeout,
       rc = MPROC_ESYS;
       break;
     }
+    /* A readable descriptor may hold only part of a message. */
     for (size_t i = 0; r > 0 && i < n; i++) {
-      ready[i] = pfd[i].revents != 0;
-      any |= ready[i];
+      if (pfd[i].revents != 0) {
+        ready[i] = ready_now(conns[i]);
+        any |= ready[i];
+      }
     }
     if (!any && (d.poll || mproc__deadline_passed(&d))) {
       rc = mproc__deadline_error(&d);

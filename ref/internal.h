@@ -126,9 +126,22 @@ struct mproc_obj {
 
 bool mproc__utf8_valid(const unsigned char *s, size_t n);
 
+/* ---- the library's own descriptors (fdtrack.c) ---- */
+
+void mproc__fd_track(int fd);
+void mproc__fd_untrack(int fd);
+/* In a forked child: closes every tracked descriptor. */
+void mproc__fd_close_tracked(void);
+
+/* ---- worker pools (workers.c) ---- */
+
+/* In a forked child: resets the pools' process-local lock. */
+void mproc__workers_after_fork(void);
+
 /* ---- fork bookkeeping (process.c) ---- */
 
-/* Called in the child right after fork, before user code. */
-void mproc__after_fork_child(void);
+/* Marks the calling process as a daemon (it may not start children); used
+ * by pool workers, which are daemonic like the documented system's. */
+void mproc__become_daemon(void);
 
 #endif

@@ -19,7 +19,12 @@ ref_libmproc_la_SOURCES = \
 	ref/obj.c \
 	ref/codec.c \
 	ref/connection.c \
-	ref/queue.c
+	ref/queue.c \
+	ref/fdtrack.c \
+	ref/workers.h \
+	ref/workers.c \
+	ref/pool.c \
+	ref/executor.c
 ref_libmproc_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
 ref_libmproc_la_LIBADD = $(MSGPACK_LIBS) $(PTHREAD_LIBS)
 ref_libmproc_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined

@@ -602,7 +602,10 @@ MPROC_EXTERN int mproc_obj_decode(const void *buf, size_t len,
 /* ------------------------------------------------------------------------ */
 
 /* One end of a pipe.  Messages keep their boundaries; an empty message is
- * a message.  The end lives in the heap of each process holding it; the
+ * a message.  Like the documented system's Connection, an end is not for
+ * concurrent use: one sender and one receiver at a time per end (use a
+ * Lock around it, or a Queue).  ESYS from any call below means an
+ * unexpected failure of the socket itself.  The end lives in the heap of each process holding it; the
  * descriptor is inherited by children started later.  recv reports end of
  * file once every copy of the peer end, in every process, is closed and
  * everything sent before has been received. */
@@ -655,8 +658,9 @@ MPROC_EXTERN int mproc_conn_poll(mproc_conn *c, double timeout);
 
 /* Waits up to `timeout` until at least one of `n` connections is readable,
  * like the documented system's multiprocessing.connection.wait; sets
- * ready[i] for each.  Errors: EINVAL (n == 0, a NULL entry), ECLOSED (an
- * entry is closed), EAGAIN, ETIMEDOUT. */
+ * ready[i] for each.  Errors: EINVAL (n == 0 or above 65536, a NULL
+ * entry), ECLOSED (an entry is closed), ENOTSUP (an entry is send-only),
+ * EAGAIN, ETIMEDOUT, ENOMEM. */
 MPROC_EXTERN int mproc_conn_wait(mproc_conn *const *conns, size_t n,
                                  double timeout, bool *ready);
 
@@ -710,8 +714,10 @@ MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const mproc_obj *obj,
                                  double timeout);
 
 /* Takes the oldest item, waiting up to `timeout` while the queue is empty;
- * the caller owns *out.  Errors: EINVAL, ECLOSED, EEMPTY (still empty at
- * the limit), ENOMEM. */
+ * the caller owns *out.  With timeout 0, like the documented system's
+ * non-blocking get, a queue whose lock is busy at that instant counts as
+ * empty (and as full for put).  Errors: EINVAL, ECLOSED, EEMPTY (still
+ * empty at the limit), ENOMEM. */
 MPROC_EXTERN int mproc_queue_get(mproc_queue *q, mproc_obj **out,
                                  double timeout);
 
@@ -738,6 +744,287 @@ MPROC_EXTERN int mproc_queue_close(mproc_queue *q);
 
 /* Frees this process's view; NULL is ignored. */
 MPROC_EXTERN void mproc_queue_free(mproc_queue *q);
+
+/* ------------------------------------------------------------------------ */
+/* Tasks                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* A task runs in a worker process: it computes *result from `arg` (a
+ * borrowed value; for starmap a list of arguments) and returns 0, leaving
+ * *result to the library (NULL means None); or it fails by returning
+ * non-zero, preferably through mproc_task_fail() so that a message goes
+ * with the code (the documented system's exception).  Tasks are passed as
+ * function pointers: the function must exist in the worker, which is a
+ * fork of the process that created the pool (see docs/pool.md for code
+ * loaded after that). */
+typedef int (*mproc_task_fn)(const mproc_obj *arg, mproc_obj **result);
+
+/* For use inside a task: records `code` (non-zero) and a printf-style
+ * message for the caller, and returns `code`, so a task can say
+ *     return mproc_task_fail(22, "Bad value: %lld", (long long)x);
+ * Messages longer than MPROC_TASK_MESSAGE_MAX - 1 bytes are cut. */
+MPROC_EXTERN int mproc_task_fail(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define MPROC_TASK_MESSAGE_MAX 256
+
+/* Why a task produced no result.  `code` is the task's own code when the
+ * call returned MPROC_ETASK, else the MPROC_E* code the call returned. */
+typedef struct mproc_task_error {
+  int code;
+  pid_t pid;       /* the worker that ran it; 0 if it never ran */
+  int signal;      /* EWORKERLOST: the signal that killed the worker, or 0 */
+  int exit_status; /* EWORKERLOST: the worker's exit status if it exited */
+  char message[MPROC_TASK_MESSAGE_MAX];
+} mproc_task_error;
+
+/* ------------------------------------------------------------------------ */
+/* Pool                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A pool of worker processes, like multiprocessing.Pool.  Workers are
+ * forked by the pool's own result thread, which also runs every callback,
+ * one at a time, in the parent process.  A worker that dies fails only the
+ * tasks it was running (MPROC_EWORKERLOST, with its pid and how it died)
+ * and is replaced: the documented Pool hangs forever there. */
+typedef struct mproc_pool mproc_pool;
+typedef struct mproc_async_result mproc_async_result;
+typedef struct mproc_imap mproc_imap;
+
+typedef struct mproc_pool_options {
+  unsigned processes;          /* workers; 0: mproc_cpu_count() */
+  int (*initializer)(void *arg); /* run once in each worker before any
+                                    task; non-zero breaks the pool */
+  void *initarg;
+  unsigned maxtasksperchild;   /* a worker retires after this many task
+                                  messages (chunks); 0: never */
+  size_t max_message;          /* largest message to or from a worker;
+                                  0: MPROC_MAX_MESSAGE_DEFAULT */
+} mproc_pool_options;
+
+/* Creates a pool; workers start in the background.  opts may be NULL.
+ * The caller owns the pool (mproc_pool_free).  Errors: EINVAL, ENOMEM,
+ * ERESOURCE. */
+MPROC_EXTERN int mproc_pool_new(mproc_pool **out,
+                                const mproc_pool_options *opts);
+
+/* Called in the parent's result thread when a job ends: on_result with the
+ * result (apply) or the list of results (map, starmap), borrowed for the
+ * call; otherwise on_error with the first failure, borrowed. */
+typedef struct mproc_callbacks {
+  void (*on_result)(const mproc_obj *result, void *ud);
+  void (*on_error)(const mproc_task_error *err, void *ud);
+  void *ud;
+} mproc_callbacks;
+
+/* Submits work and returns at once with a result handle the caller owns
+ * (mproc_async_result_free; freeing early is allowed: the callbacks still
+ * run).  apply_async runs fn(arg); map_async runs fn on each item of the
+ * list `args` in chunks of `chunksize` items (0: the documented system's
+ * default, len / (4 * processes) rounded up); starmap_async is map_async
+ * whose items must be lists (argument tuples).  Arguments are copied.
+ * cb may be NULL.  Errors: EINVAL (NULL fn, args not a list, a starmap
+ * item not a list), ESTATE (the pool is closed or terminated), EBROKEN (an
+ * initializer failed), EMSGSIZE, ENOMEM. */
+MPROC_EXTERN int mproc_pool_apply_async(mproc_pool *pool, mproc_task_fn fn,
+                                        const mproc_obj *arg,
+                                        const mproc_callbacks *cb,
+                                        mproc_async_result **out);
+MPROC_EXTERN int mproc_pool_map_async(mproc_pool *pool, mproc_task_fn fn,
+                                      const mproc_obj *args,
+                                      size_t chunksize,
+                                      const mproc_callbacks *cb,
+                                      mproc_async_result **out);
+MPROC_EXTERN int mproc_pool_starmap_async(mproc_pool *pool,
+                                          mproc_task_fn fn,
+                                          const mproc_obj *args,
+                                          size_t chunksize,
+                                          const mproc_callbacks *cb,
+                                          mproc_async_result **out);
+
+/* The blocking forms: submit and wait without limit.  *result receives the
+ * value (apply) or the list of results in input order (map, starmap); the
+ * caller owns it.  err may be NULL.  Errors: those of the async forms and
+ * of mproc_async_result_get. */
+MPROC_EXTERN int mproc_pool_apply(mproc_pool *pool, mproc_task_fn fn,
+                                  const mproc_obj *arg, mproc_obj **result,
+                                  mproc_task_error *err);
+MPROC_EXTERN int mproc_pool_map(mproc_pool *pool, mproc_task_fn fn,
+                                const mproc_obj *args, size_t chunksize,
+                                mproc_obj **result, mproc_task_error *err);
+MPROC_EXTERN int mproc_pool_starmap(mproc_pool *pool, mproc_task_fn fn,
+                                    const mproc_obj *args, size_t chunksize,
+                                    mproc_obj **result,
+                                    mproc_task_error *err);
+
+/* Waits up to `timeout` for the job; the task keeps running when the wait
+ * times out.  On success *result receives a copy of the result the caller
+ * owns.  err (may be NULL) is filled on failure.  Errors: EINVAL, EAGAIN,
+ * ETIMEDOUT, ETASK (a task failed: err->code and err->message are its
+ * own), EWORKERLOST (the worker running it died), ECANCELLED (the pool was
+ * terminated first), EBROKEN (an initializer failed), EMSGSIZE (a result
+ * was too large to send back), ENOMEM. */
+MPROC_EXTERN int mproc_async_result_get(mproc_async_result *r,
+                                        double timeout, mproc_obj **result,
+                                        mproc_task_error *err);
+
+/* Waits up to `timeout` for the job to end.  Errors: EINVAL, EAGAIN,
+ * ETIMEDOUT. */
+MPROC_EXTERN int mproc_async_result_wait(mproc_async_result *r,
+                                         double timeout);
+
+/* True once the job has ended. */
+MPROC_EXTERN bool mproc_async_result_ready(mproc_async_result *r);
+
+/* Whether the job succeeded.  Errors: EINVAL, ESTATE (not ready yet, as
+ * the documented system raises). */
+MPROC_EXTERN int mproc_async_result_successful(mproc_async_result *r,
+                                               bool *ok);
+
+MPROC_EXTERN void mproc_async_result_free(mproc_async_result *r);
+
+/* Lazy iteration over results: imap yields results in input order, each
+ * as soon as it and all before it are ready; imap_unordered in completion
+ * order, each exactly once.  chunksize 0 means 1.  The caller owns the
+ * iterator (mproc_imap_free).  Errors: as map_async. */
+MPROC_EXTERN int mproc_pool_imap(mproc_pool *pool, mproc_task_fn fn,
+                                 const mproc_obj *args, size_t chunksize,
+                                 mproc_imap **out);
+MPROC_EXTERN int mproc_pool_imap_unordered(mproc_pool *pool,
+                                           mproc_task_fn fn,
+                                           const mproc_obj *args,
+                                           size_t chunksize,
+                                           mproc_imap **out);
+
+/* The next result, waiting up to `timeout` (an executor map's own time
+ * limit, counted from the map call, also applies).  The caller owns
+ * *result.  A failed item is reported at its place with its error; the
+ * iteration may go on after it.  Errors: EINVAL, EEOF (no more results),
+ * EAGAIN, ETIMEDOUT, and the errors of mproc_async_result_get. */
+MPROC_EXTERN int mproc_imap_next(mproc_imap *it, double timeout,
+                                 mproc_obj **result, mproc_task_error *err);
+
+MPROC_EXTERN void mproc_imap_free(mproc_imap *it);
+
+/* close: no more work may be submitted; the workers exit when the
+ * submitted work is done.  terminate: stops the workers at once (SIGTERM,
+ * then SIGKILL after a short grace); every unfinished job fails with
+ * ECANCELLED.  Neither waits.  Errors: EINVAL. */
+MPROC_EXTERN int mproc_pool_close(mproc_pool *pool);
+MPROC_EXTERN int mproc_pool_terminate(mproc_pool *pool);
+
+/* Waits up to `timeout` for every worker to exit and every callback to
+ * have run.  Errors: EINVAL, ESTATE (neither closed nor terminated: the
+ * documented "Pool is still running"), EAGAIN, ETIMEDOUT. */
+MPROC_EXTERN int mproc_pool_join(mproc_pool *pool, double timeout);
+
+/* The end of a scope, like leaving the documented system's `with Pool()`
+ * block: terminates, joins and frees.  Result handles stay valid.  NULL is
+ * ignored. */
+MPROC_EXTERN void mproc_pool_free(mproc_pool *pool);
+
+/* For __attribute__((cleanup)): `MPROC_SCOPED_POOL mproc_pool *p = NULL;`
+ * frees the pool when p goes out of scope. */
+MPROC_EXTERN void mproc_pool_freep(mproc_pool **pool);
+#define MPROC_SCOPED_POOL __attribute__((cleanup(mproc_pool_freep)))
+
+/* ------------------------------------------------------------------------ */
+/* Executor and Future (concurrent.futures.ProcessPoolExecutor)             */
+/* ------------------------------------------------------------------------ */
+
+/* Unlike a Pool, an executor is broken by a worker that dies: every
+ * pending and running future fails with MPROC_EBROKEN and later submits
+ * fail too, as in the documented system (never a hang). */
+typedef struct mproc_executor mproc_executor;
+typedef struct mproc_future mproc_future;
+
+typedef struct mproc_executor_options {
+  unsigned max_workers;          /* 0: mproc_cpu_count() */
+  int (*initializer)(void *arg); /* non-zero breaks the executor */
+  void *initarg;
+  size_t max_message;            /* 0: MPROC_MAX_MESSAGE_DEFAULT */
+} mproc_executor_options;
+
+/* Errors: EINVAL, ENOMEM, ERESOURCE. */
+MPROC_EXTERN int mproc_executor_new(mproc_executor **out,
+                                    const mproc_executor_options *opts);
+
+/* Schedules fn(arg) (arg copied); the caller owns the future
+ * (mproc_future_free; the work goes on without it).  Errors: EINVAL,
+ * ESTATE (after shutdown), EBROKEN, EMSGSIZE, ENOMEM. */
+MPROC_EXTERN int mproc_executor_submit(mproc_executor *ex, mproc_task_fn fn,
+                                       const mproc_obj *arg,
+                                       mproc_future **out);
+
+/* Like map on the documented executor: an iterator of results in input
+ * order; `timeout` (counted from this call) bounds the whole iteration;
+ * an error surfaces at the failing item.  chunksize 0 means 1.  Errors: as
+ * submit (EINVAL also for args not a list). */
+MPROC_EXTERN int mproc_executor_map(mproc_executor *ex, mproc_task_fn fn,
+                                    const mproc_obj *args, double timeout,
+                                    size_t chunksize, mproc_imap **out);
+
+/* Stops accepting work.  cancel_futures cancels what has not started;
+ * wait blocks (without limit) until running and queued work is done and
+ * the workers have exited.  A second call only waits as asked.  Errors:
+ * EINVAL. */
+MPROC_EXTERN int mproc_executor_shutdown(mproc_executor *ex, bool wait,
+                                         bool cancel_futures);
+
+/* shutdown(wait = true), then frees (like leaving `with`); NULL is
+ * ignored. */
+MPROC_EXTERN void mproc_executor_free(mproc_executor *ex);
+
+/* The result (a copy the caller owns), waiting up to `timeout`.  Errors:
+ * EINVAL, EAGAIN, ETIMEDOUT, ETASK, ECANCELLED (cancelled), EBROKEN,
+ * EMSGSIZE, ENOMEM; err (may be NULL) says more. */
+MPROC_EXTERN int mproc_future_result(mproc_future *f, double timeout,
+                                     mproc_obj **result,
+                                     mproc_task_error *err);
+
+/* The documented exception(): waits up to `timeout`, then *failed says
+ * whether the future failed and err (may be NULL) describes it.  Errors:
+ * EINVAL, EAGAIN, ETIMEDOUT, ECANCELLED. */
+MPROC_EXTERN int mproc_future_exception(mproc_future *f, double timeout,
+                                        bool *failed, mproc_task_error *err);
+
+/* States: pending, running (handed to a worker), done (finished, failed or
+ * cancelled), cancelled. */
+MPROC_EXTERN bool mproc_future_done(mproc_future *f);
+MPROC_EXTERN bool mproc_future_running(mproc_future *f);
+MPROC_EXTERN bool mproc_future_cancelled(mproc_future *f);
+
+/* Cancels a future that has not started.  Returns 0 when it is cancelled
+ * (also if it already was).  Errors: EINVAL, ESTATE (running or done: the
+ * documented cancel() returning False). */
+MPROC_EXTERN int mproc_future_cancel(mproc_future *f);
+
+/* Calls cb(f, ud) when f is done: at once in the calling thread if it
+ * already is, otherwise in the executor's result thread.  Errors: EINVAL,
+ * ENOMEM. */
+MPROC_EXTERN int mproc_future_add_done_callback(mproc_future *f,
+                                                void (*cb)(mproc_future *f,
+                                                           void *ud),
+                                                void *ud);
+
+MPROC_EXTERN void mproc_future_free(mproc_future *f);
+
+/* as_completed: an iterator over `n` futures (not owned; they must outlive
+ * it) that yields each exactly once as it completes, in completion order
+ * (those already done first).  `timeout` counts from this call.  Errors:
+ * EINVAL, ENOMEM. */
+typedef struct mproc_as_completed mproc_as_completed;
+MPROC_EXTERN int mproc_as_completed_new(mproc_future *const *futures,
+                                        size_t n, double timeout,
+                                        mproc_as_completed **out);
+
+/* The next completed future (borrowed from the caller's array).  Errors:
+ * EINVAL, EEOF (all yielded), ETIMEDOUT or EAGAIN (the time limit passed
+ * with futures still pending; they stay pending). */
+MPROC_EXTERN int mproc_as_completed_next(mproc_as_completed *it,
+                                         mproc_future **next);
+
+MPROC_EXTERN void mproc_as_completed_free(mproc_as_completed *it);
 
 #ifdef __cplusplus
 }

@@ -440,6 +440,64 @@ static void repr_text(sbuf *b, const mproc_obj *o) {
   sb_put(b, &q, 1);
 }
 
+/* Python's repr of a finite float: the shortest digits that read back
+ * exactly, in positional notation when the decimal exponent is in
+ * [-4, 16), else as d.ddde+XX; integral values keep a ".0". */
+static void float_repr(double f, char *out, size_t size) {
+  char e[40];
+  int prec;
+  for (prec = 1; prec < 17; prec++) {
+    snprintf(e, sizeof e, "%.*e", prec - 1, f);
+    if (strtod(e, NULL) == f)
+      break;
+  }
+  snprintf(e, sizeof e, "%.*e", prec - 1, f);
+  /* e is [-]d[.ddd]e[+-]XX: split digits and exponent. */
+  bool neg = e[0] == '-';
+  char digits[20];
+  size_t nd = 0;
+  const char *p = e + neg;
+  for (; *p && *p != 'e'; p++)
+    if (*p != '.')
+      digits[nd++] = *p;
+  digits[nd] = '\0';
+  int exp = atoi(p + 1);
+  while (nd > 1 && digits[nd - 1] == '0')
+    digits[--nd] = '\0';
+  char *o = out;
+  size_t left = size;
+#define EMIT(...)                                                             \
+  do {                                                                        \
+    int k = snprintf(o, left, __VA_ARGS__);                                   \
+    if (k > 0 && (size_t)k < left) {                                          \
+      o += k;                                                                 \
+      left -= (size_t)k;                                                      \
+    }                                                                         \
+  } while (0)
+  if (neg)
+    EMIT("-");
+  if (exp < -4 || exp >= 16) {
+    EMIT("%c", digits[0]);
+    if (nd > 1)
+      EMIT(".%s", digits + 1);
+    EMIT("e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+  } else if (exp < 0) {
+    EMIT("0.");
+    for (int i = -1; i > exp; i--)
+      EMIT("0");
+    EMIT("%s", digits);
+  } else {
+    for (int i = 0; i <= exp; i++)
+      EMIT("%c", (size_t)i < nd ? digits[i] : '0');
+    EMIT(".");
+    if ((size_t)exp + 1 < nd)
+      EMIT("%s", digits + exp + 1);
+    else
+      EMIT("0");
+  }
+#undef EMIT
+}
+
 static void repr(sbuf *b, const mproc_obj *o) {
   switch (o->type) {
   case MPROC_OBJ_NONE:
@@ -458,17 +516,9 @@ static void repr(sbuf *b, const mproc_obj *o) {
     } else if (isinf(f)) {
       sb_put(b, f > 0 ? "inf" : "-inf", f > 0 ? 3 : 4);
     } else {
-      /* The shortest form that reads back exactly, with a ".0" for
-       * integral values, like Python. */
-      char tmp[40];
-      for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, f);
-        if (strtod(tmp, NULL) == f)
-          break;
-      }
+      char tmp[64];
+      float_repr(f, tmp, sizeof tmp);
       sb_put(b, tmp, strlen(tmp));
-      if (strspn(tmp, "-0123456789") == strlen(tmp))
-        sb_put(b, ".0", 2);
     }
     break;
   }

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -58,14 +59,13 @@ static void after_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
 static void after_fork_child(void) {
   pthread_mutex_init(&registry_lock, NULL);
   mproc__owner_after_fork();
-  /* The parent's children are not ours: forget them and close their
-   * descriptors, which would otherwise leak into this process. */
+  mproc__workers_after_fork();
+  /* The parent's children are not ours: forget them.  Their pidfds, like
+   * every descriptor the library keeps for itself, are closed here. */
+  mproc__fd_close_tracked();
   for (proc_impl *p = registry; p != NULL; p = p->next) {
     p->foreign = true;
-    if (p->pidfd >= 0) {
-      close(p->pidfd);
-      p->pidfd = -1;
-    }
+    p->pidfd = -1;
   }
   registry = NULL;
   name_counter = 0;
@@ -128,6 +128,7 @@ static void record_end(proc_impl *p, int status, bool known) {
   p->status_known = known;
   p->state = P_ENDED;
   if (p->pidfd >= 0) {
+    mproc__fd_untrack(p->pidfd);
     close(p->pidfd);
     p->pidfd = -1;
   }
@@ -232,6 +233,10 @@ void mproc_process_exit(int code) {
 }
 
 static _Noreturn void child_main(proc_impl *p, pid_t parent) {
+  /* Anything still buffered was written by another thread after the
+   * flush in start(): it is the parent's output, not ours. */
+  __fpurge(stdout);
+  __fpurge(stderr);
   /* Copies: the child may close its copy of the object. */
   current_ident = dup_string(p->ident);
   current_name = dup_string(p->name);
@@ -282,8 +287,10 @@ int mproc_process_start(mproc_process *pp) {
 static void wait_readable(proc_impl *p, int ms) {
   if (p->pidfd < 0) {
     long fd = syscall(SYS_pidfd_open, p->pid, 0);
-    if (fd >= 0)
+    if (fd >= 0) {
       p->pidfd = (int)fd;
+      mproc__fd_track(p->pidfd);
+    }
   }
   if (p->pidfd >= 0) {
     struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
@@ -412,14 +419,18 @@ int mproc_process_close(mproc_process *pp) {
     return err;
   if (p->state == P_STARTED && !p->foreign && !poll_end(p))
     return MPROC_ESTATE;
-  if (p->pidfd >= 0)
+  if (p->pidfd >= 0) {
+    mproc__fd_untrack(p->pidfd);
     close(p->pidfd);
+  }
   free(p->name);
   free(p->ident);
   free(p);
   pp->mproc__impl = NULL;
   return 0;
 }
+
+void mproc__become_daemon(void) { current_is_daemon = true; }
 
 const char *mproc_current_name(void) { return current_name; }
 

@@ -161,7 +161,11 @@ static int wait_seq(qshared *sh, _Atomic uint32_t *seq,
   struct timespec wake;
   mproc__deadline_slice(d, WAIT_SLICE_MS, &wake);
   mproc__futex_wait(seq, s, &wake);
-  return lock_q(sh, d);
+  /* Holders keep the lock only to copy one item (and a dead holder is
+   * taken over), so re-taking it without a limit is bounded, and callers
+   * always hold the lock again when this returns. */
+  mproc__deadline never = {.never = true};
+  return lock_q(sh, &never);
 }
 
 static int check(mproc_queue *q) {
@@ -201,9 +205,7 @@ int mproc_queue_put(mproc_queue *q, const mproc_obj *obj, double timeout) {
                 sh->capacity - (s.tail - s.head) < rec;
     if (!full)
       break;
-    if ((rc = wait_seq(sh, &sh->get_seq, &d)) != 0) {
-      if (rc != MPROC_EAGAIN && rc != MPROC_ETIMEDOUT)
-        return free(buf), rc; /* lock not re-taken */
+    if (wait_seq(sh, &sh->get_seq, &d) != 0) {
       unlock_q(sh);
       free(buf);
       return MPROC_EFULL;
@@ -237,9 +239,7 @@ int mproc_queue_get(mproc_queue *q, mproc_obj **out, double timeout) {
   if (lock_q(sh, &d) != 0)
     return MPROC_EEMPTY;
   while (current(sh).count == 0) {
-    if ((rc = wait_seq(sh, &sh->put_seq, &d)) != 0) {
-      if (rc != MPROC_EAGAIN && rc != MPROC_ETIMEDOUT)
-        return rc;
+    if (wait_seq(sh, &sh->put_seq, &d) != 0) {
       unlock_q(sh);
       return MPROC_EEMPTY;
     }
@@ -255,15 +255,14 @@ int mproc_queue_get(mproc_queue *q, mproc_obj **out, double timeout) {
   ring_copy(sh, ns.head + REC_HDR, buf, (size_t)n, false);
   ns.head += REC_HDR + n;
   ns.count--;
-  if (ns.count == 0) {
-    /* Drained: start again at the front and hand the pages back. */
-    ns.head = ns.tail = 0;
-    if (sh->touched > TRIM_BYTES) {
-      madvise(sh->ring, (size_t)sh->touched, MADV_REMOVE);
-      sh->touched = 0;
-    }
-  }
+  if (ns.count == 0)
+    ns.head = ns.tail = 0; /* drained: start again at the front */
   commit(sh, &ns);
+  if (ns.count == 0 && sh->touched > TRIM_BYTES) {
+    /* Only after the commit: the pages hold nothing that counts now. */
+    madvise(sh->ring, (size_t)sh->touched, MADV_REMOVE);
+    sh->touched = 0;
+  }
   bump(&sh->get_seq);
   unlock_q(sh);
   rc = mproc_obj_decode(buf, (size_t)n, out);
@@ -327,8 +326,7 @@ int mproc_queue_join(mproc_queue *q, double timeout) {
     return rc;
   while (current(sh).unfinished > 0) {
     if ((rc = wait_seq(sh, &sh->done_seq, &d)) != 0) {
-      if (rc == MPROC_EAGAIN || rc == MPROC_ETIMEDOUT)
-        unlock_q(sh);
+      unlock_q(sh);
       return rc;
     }
   }
