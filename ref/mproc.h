@@ -337,10 +337,11 @@ MPROC_EXTERN int mproc_condition_release(mproc_condition *c);
 
 /* Releases the lock (every level of an RLock), waits up to `timeout` for a
  * notification, then re-acquires the lock (without a limit) before
- * returning, whatever the outcome.  Returns 0 when notified.  Spurious
- * returns are possible after a waiter died; loop on the predicate (or use
- * wait_for).  Errors: EINVAL, EPERM (the caller does not hold the lock),
- * EAGAIN, ETIMEDOUT, EOWNERDEAD (re-acquired from a holder that died). */
+ * returning, whatever the outcome.  Returns 0 when notified.  Waiters are
+ * notified in the order they started waiting.  Errors: EINVAL, EPERM (the
+ * caller does not hold the lock), EAGAIN, ETIMEDOUT, EOWNERDEAD
+ * (re-acquired from a holder that died), ERESOURCE (more than 1024
+ * threads already wait on this condition). */
 MPROC_EXTERN int mproc_condition_wait(mproc_condition *c, double timeout);
 
 /* Waits until pred(arg) is true, evaluating it with the lock held, up to
@@ -350,8 +351,10 @@ MPROC_EXTERN int mproc_condition_wait_for(mproc_condition *c,
                                           bool (*pred)(void *arg), void *arg,
                                           double timeout);
 
-/* Wakes up to `n` waiters (notify) or all (notify_all).  The caller must
- * hold the lock.  Never blocks.  Errors: EINVAL, EPERM. */
+/* Wakes up to `n` waiters (notify) or all (notify_all) among those waiting
+ * at the time of the call, oldest first; waiters that died while waiting
+ * are skipped.  The caller must hold the lock.  Never blocks.  Errors:
+ * EINVAL, EPERM. */
 MPROC_EXTERN int mproc_condition_notify(mproc_condition *c, unsigned n);
 MPROC_EXTERN int mproc_condition_notify_all(mproc_condition *c);
 
