@@ -135,13 +135,17 @@ void mproc__fd_close_tracked(void);
 
 /* ---- worker pools (workers.c) ---- */
 
-/* In a forked child: resets the pools' process-local lock. */
+/* Around fork: the pools' lock is held across it, so that neither the
+ * parent's state nor the lock itself is caught half-changed in the child.
+ * after_fork is called in both the parent and the child. */
+void mproc__workers_before_fork(void);
 void mproc__workers_after_fork(void);
 
 /* ---- fork bookkeeping (process.c) ---- */
 
-/* Marks the calling process as a daemon (it may not start children); used
- * by pool workers, which are daemonic like the documented system's. */
-void mproc__become_daemon(void);
+/* Marks the calling process as a daemon named `name` (it may not start
+ * children); used by pool workers, which are daemonic like the documented
+ * system's ForkPoolWorker-N. */
+void mproc__become_daemon(const char *name);
 
 #endif

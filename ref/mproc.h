@@ -822,13 +822,14 @@ typedef struct mproc_callbacks {
 
 /* Submits work and returns at once with a result handle the caller owns
  * (mproc_async_result_free; freeing early is allowed: the callbacks still
- * run).  apply_async runs fn(arg); map_async runs fn on each item of the
+ * run).  An argument too large to send (above max_message) fails its item
+ * later, with EMSGSIZE, like any other failure.  apply_async runs fn(arg); map_async runs fn on each item of the
  * list `args` in chunks of `chunksize` items (0: the documented system's
  * default, len / (4 * processes) rounded up); starmap_async is map_async
  * whose items must be lists (argument tuples).  Arguments are copied.
  * cb may be NULL.  Errors: EINVAL (NULL fn, args not a list, a starmap
  * item not a list), ESTATE (the pool is closed or terminated), EBROKEN (an
- * initializer failed), EMSGSIZE, ENOMEM. */
+ * initializer failed), ENOMEM. */
 MPROC_EXTERN int mproc_pool_apply_async(mproc_pool *pool, mproc_task_fn fn,
                                         const mproc_obj *arg,
                                         const mproc_callbacks *cb,
@@ -953,8 +954,9 @@ MPROC_EXTERN int mproc_executor_new(mproc_executor **out,
                                     const mproc_executor_options *opts);
 
 /* Schedules fn(arg) (arg copied); the caller owns the future
- * (mproc_future_free; the work goes on without it).  Errors: EINVAL,
- * ESTATE (after shutdown), EBROKEN, EMSGSIZE, ENOMEM. */
+ * (mproc_future_free; the work goes on without it).  An argument too large
+ * to send fails the future with EMSGSIZE.  Errors: EINVAL, ESTATE (after
+ * shutdown), EBROKEN, ENOMEM. */
 MPROC_EXTERN int mproc_executor_submit(mproc_executor *ex, mproc_task_fn fn,
                                        const mproc_obj *arg,
                                        mproc_future **out);

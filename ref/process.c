@@ -52,14 +52,21 @@ static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 /* ---- fork hooks and exit handler ---- */
 
-static void before_fork(void) { pthread_mutex_lock(&registry_lock); }
+/* Lock order: the pools' lock, then the registry lock. */
+static void before_fork(void) {
+  mproc__workers_before_fork();
+  pthread_mutex_lock(&registry_lock);
+}
 
-static void after_fork_parent(void) { pthread_mutex_unlock(&registry_lock); }
+static void after_fork_parent(void) {
+  pthread_mutex_unlock(&registry_lock);
+  mproc__workers_after_fork();
+}
 
 static void after_fork_child(void) {
-  pthread_mutex_init(&registry_lock, NULL);
-  mproc__owner_after_fork();
+  pthread_mutex_unlock(&registry_lock);
   mproc__workers_after_fork();
+  mproc__owner_after_fork();
   /* The parent's children are not ours: forget them.  Their pidfds, like
    * every descriptor the library keeps for itself, are closed here. */
   mproc__fd_close_tracked();
@@ -430,7 +437,12 @@ int mproc_process_close(mproc_process *pp) {
   return 0;
 }
 
-void mproc__become_daemon(void) { current_is_daemon = true; }
+void mproc__become_daemon(const char *name) {
+  current_is_daemon = true;
+  char *n = dup_string(name);
+  if (n != NULL)
+    current_name = n;
+}
 
 const char *mproc_current_name(void) { return current_name; }
 

@@ -72,12 +72,9 @@ int mproc__pools_wait(const mproc__deadline *d) {
 
 static void broadcast(void) { pthread_cond_broadcast(&cv); }
 
-void mproc__workers_after_fork(void) {
-  /* Only the forking thread exists in the child: whoever held the lock
-   * is gone.  A child never uses its parent's pools. */
-  pthread_mutex_init(&mu, NULL);
-  cv_init();
-}
+void mproc__workers_before_fork(void) { mproc__pools_lock(); }
+
+void mproc__workers_after_fork(void) { mproc__pools_unlock(); }
 
 /* ---- task errors, in the worker ---- */
 
@@ -149,6 +146,7 @@ struct mproc__engine {
   bool broken;
   mproc_task_error broken_err;
   uint64_t tokens;
+  unsigned spawned; /* workers started so far, for their names */
 };
 
 /* Jobs whose outcome became known, waiting for their callbacks. */
@@ -346,23 +344,28 @@ static int send_obj(mproc_conn *c, mproc_obj *o) {
   return rc;
 }
 
-/* Sends a chunk's results; a result that cannot be encoded (too deep, too
- * large) fails that item only. */
-static int send_results(mproc_conn *c, int64_t token, mproc_obj *results) {
+/* Sends a chunk's results.  A result that cannot be encoded (too deep)
+ * or does not fit in the message with the results before it fails that
+ * item only. */
+static int send_results(mproc_conn *c, int64_t token, mproc_obj *results,
+                        size_t max_message) {
   mproc_obj *msg = mproc_obj_list();
   mproc_obj_list_append(msg, mproc_obj_int(0));
   mproc_obj_list_append(msg, mproc_obj_int(token));
   mproc_obj_list_append(msg, results);
   int rc = msg == NULL ? MPROC_ENOMEM : mproc_conn_send(c, msg);
   if (rc == MPROC_EINVAL || rc == MPROC_EMSGSIZE) {
+    size_t room = max_message > 4096 ? max_message - 4096 : 0;
     for (size_t i = 0; i < results->u.c.n; i++) {
       void *buf;
       size_t len;
       int erc = mproc_obj_encode(results->u.c.items[i], &buf, &len);
       if (erc == 0) {
         free(buf);
-        if (len + 64 <= MPROC_MAX_MESSAGE_DEFAULT)
+        if (len <= room) {
+          room -= len;
           continue;
+        }
         erc = MPROC_EMSGSIZE;
       }
       char m[128];
@@ -378,12 +381,14 @@ static int send_results(mproc_conn *c, int64_t token, mproc_obj *results) {
 }
 
 static _Noreturn void worker_main(const mproc__engine *e, mproc_conn *c,
-                                  pid_t parent) {
+                                  pid_t parent, unsigned number) {
   /* Output another thread buffered before the fork is the parent's to
    * write, not ours. */
   __fpurge(stdout);
   __fpurge(stderr);
-  mproc__become_daemon();
+  char name[32];
+  snprintf(name, sizeof name, "ForkPoolWorker-%u", number);
+  mproc__become_daemon(name);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent)
     mproc_process_exit(1);
@@ -435,7 +440,8 @@ static _Noreturn void worker_main(const mproc__engine *e, mproc_conn *c,
       }
     }
     mproc_obj_free(msg);
-    if (results == NULL || send_results(c, token, results) != 0)
+    if (results == NULL ||
+        send_results(c, token, results, e->o.max_message) != 0)
       mproc_process_exit(2);
     if (e->o.maxtasks != 0 && ++chunks >= e->o.maxtasks)
       mproc_process_exit(0);
@@ -459,7 +465,12 @@ static int spawn(mproc__engine *e) {
   /* Tracked before fork, so the child (and every later child) closes it. */
   mproc__fd_track(mproc_conn_fileno(pe));
   pid_t parent = getpid();
+  unsigned number = ++e->spawned;
+  /* The fork hooks take the pools' lock themselves. */
+  mproc__pools_unlock();
   pid_t pid = fork();
+  if (pid != 0)
+    mproc__pools_lock();
   if (pid < 0) {
     mproc__fd_untrack(mproc_conn_fileno(pe));
     mproc_conn_free(pe);
@@ -467,7 +478,7 @@ static int spawn(mproc__engine *e) {
     return MPROC_ERESOURCE;
   }
   if (pid == 0)
-    worker_main(e, we, parent);
+    worker_main(e, we, parent, number);
   mproc_conn_free(we);
   long fd = syscall(SYS_pidfd_open, pid, 0);
   if (fd >= 0)
