@@ -64,6 +64,9 @@ uint32_t mproc__tid(void);
 uint32_t mproc__pid(void);
 /* Refreshes the pid cache in a forked child. */
 void mproc__owner_after_fork(void);
+/* A tracked pidfd for child `pid`, or -1 where pidfd_open(2) is missing
+ * (kernels before 5.3, Valgrind) or fails. */
+int mproc__pidfd_open(pid_t pid);
 /* True unless task `id` (a pid or a tid) has certainly ended: no such task,
  * or a zombie.  Used to detect a lock holder that died. */
 bool mproc__task_alive(uint32_t id);

@@ -37,6 +37,22 @@ void mproc__owner_after_fork(void) {
   __atomic_store_n(&cached_pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
 }
 
+int mproc__pidfd_open(pid_t pid) {
+  /* Once the kernel (or Valgrind, which does not know the call) has said
+   * ENOSYS, do not ask again: callers fall back to other means. */
+  static _Atomic bool unsupported;
+  if (atomic_load(&unsupported))
+    return -1;
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) {
+    if (errno == ENOSYS)
+      atomic_store(&unsupported, true);
+    return -1;
+  }
+  mproc__fd_track((int)fd);
+  return (int)fd;
+}
+
 bool mproc__task_alive(uint32_t id) {
   /* /proc/<id>/stat exists for a pid and for a tid of any process; a
    * zombie (state Z or X) has ended even though its entry remains until it

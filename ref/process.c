@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -293,11 +292,7 @@ int mproc_process_start(mproc_process *pp) {
  * missing (kernels before 5.3). */
 static void wait_readable(proc_impl *p, int ms) {
   if (p->pidfd < 0) {
-    long fd = syscall(SYS_pidfd_open, p->pid, 0);
-    if (fd >= 0) {
-      p->pidfd = (int)fd;
-      mproc__fd_track(p->pidfd);
-    }
+    p->pidfd = mproc__pidfd_open(p->pid);
   }
   if (p->pidfd >= 0) {
     struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};

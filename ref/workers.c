@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -480,13 +479,11 @@ static int spawn(mproc__engine *e) {
   if (pid == 0)
     worker_main(e, we, parent, number);
   mproc_conn_free(we);
-  long fd = syscall(SYS_pidfd_open, pid, 0);
-  if (fd >= 0)
-    mproc__fd_track((int)fd);
+  int fd = mproc__pidfd_open(pid);
   worker *w = &e->w[e->nw++];
   memset(w, 0, sizeof *w);
   w->pid = pid;
-  w->pidfd = (int)fd;
+  w->pidfd = fd;
   w->conn = pe;
   return 0;
 }
