@@ -11,7 +11,7 @@
  * Reading goes through a small read-ahead buffer so that many small
  * messages cost one system call; a frame cut short by a time limit stays
  * in the connection's state and is completed by the next call. */
-#include "internal.h"
+#include "manager.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -51,6 +51,18 @@ static mproc_conn *conn_new(int fd, bool r, bool w, size_t max) {
   c->can_write = w;
   c->max_message = max ? max : MPROC_MAX_MESSAGE_DEFAULT;
   return c;
+}
+
+mproc_conn *mproc__conn_wrap(int fd, size_t max_message) {
+  return conn_new(fd, true, true, max_message);
+}
+
+void mproc__conn_forget(mproc_conn *c) {
+  if (c == NULL)
+    return;
+  free(c->ra);
+  free(c->body);
+  free(c);
 }
 
 int mproc_pipe(mproc_conn **end1, mproc_conn **end2,

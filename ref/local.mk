@@ -24,7 +24,11 @@ ref_libmproc_la_SOURCES = \
 	ref/workers.h \
 	ref/workers.c \
 	ref/pool.c \
-	ref/executor.c
+	ref/executor.c \
+	ref/hmac.c \
+	ref/manager.h \
+	ref/manager.c \
+	ref/manager_server.c
 ref_libmproc_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
 ref_libmproc_la_LIBADD = $(MSGPACK_LIBS) $(PTHREAD_LIBS)
 ref_libmproc_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined

@@ -1031,6 +1031,159 @@ MPROC_EXTERN int mproc_as_completed_next(mproc_as_completed *it,
 
 MPROC_EXTERN void mproc_as_completed_free(mproc_as_completed *it);
 
+/* ------------------------------------------------------------------------ */
+/* Manager                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* A server process that holds shared objects (dict, list, Namespace,
+ * Queue, Lock, Event, Value) for the processes that use them through
+ * proxies, like multiprocessing.Manager.  Every operation is one request
+ * handled whole by the single-threaded server, so it is atomic.  Clients
+ * reach the server over a Unix-domain socket in a directory only the same
+ * user may enter, and prove they know the authentication key by HMAC
+ * challenge and response (both ways) before anything else; a client that
+ * sends garbage, an oversized frame or a wrong key is disconnected and the
+ * others go on.  If the server dies, every call returns MPROC_EBROKEN (or
+ * MPROC_EEOF), never hangs.
+ *
+ * Proxies and the manager handle may be used in the creating process and
+ * in any process it starts afterwards; each process (and each concurrent
+ * call) uses a connection of its own. */
+typedef struct mproc_manager mproc_manager;
+typedef struct mproc_proxy mproc_proxy;
+
+typedef struct mproc_manager_options {
+  const void *authkey;  /* NULL: 32 random bytes */
+  size_t authkey_len;
+  size_t max_message;   /* largest request or reply; 0: the default */
+} mproc_manager_options;
+
+/* Starts the server and waits until it accepts connections.  The caller
+ * owns the manager (mproc_manager_free).  Errors: EINVAL, ENOMEM,
+ * ERESOURCE (fork, socket or temporary directory failed), ESTATE (called
+ * from a daemon, which may not have children). */
+MPROC_EXTERN int mproc_manager_start(mproc_manager **out,
+                                     const mproc_manager_options *opts);
+
+/* Connects to a running manager by address and key (the documented
+ * BaseManager(address, authkey).connect()).  The result does not own the
+ * server: shutdown through it gives ENOTSUP.  Errors: EINVAL, ENOMEM,
+ * ERESOURCE, EEOF (nobody at that address), EAUTH (wrong key). */
+MPROC_EXTERN int mproc_manager_connect(mproc_manager **out,
+                                       const char *address,
+                                       const void *authkey,
+                                       size_t authkey_len);
+
+/* The socket path and the server's pid (0 for a connected manager). */
+MPROC_EXTERN const char *mproc_manager_address(const mproc_manager *m);
+MPROC_EXTERN pid_t mproc_manager_pid(const mproc_manager *m);
+
+/* Stops the server (asks it, then SIGKILL after a short grace), reaps it
+ * and removes its socket and directory.  Later calls through proxies give
+ * ECLOSED in this process and EBROKEN elsewhere.  Only the process that
+ * started the manager may shut it down.  Blocks for at most about a
+ * second.  Errors: EINVAL, ENOTSUP (a connected manager), ESTATE (already
+ * shut down, or not the starting process). */
+MPROC_EXTERN int mproc_manager_shutdown(mproc_manager *m);
+
+/* Shuts down (if this process started it and it is running) and frees,
+ * like leaving the documented `with Manager() as m` block; NULL is
+ * ignored.  Proxies must be freed first. */
+MPROC_EXTERN void mproc_manager_free(mproc_manager *m);
+MPROC_EXTERN void mproc_manager_freep(mproc_manager **m);
+#define MPROC_SCOPED_MANAGER __attribute__((cleanup(mproc_manager_freep)))
+
+/* Creates an object on the server and returns a proxy the caller owns
+ * (mproc_proxy_free frees the proxy, not the object, which lives until
+ * shutdown).  value's initial content and the queue's maxsize (0:
+ * unbounded) are copied.  Errors: EINVAL, ENOMEM, ECLOSED, EBROKEN (the
+ * server is gone). */
+MPROC_EXTERN int mproc_manager_dict(mproc_manager *m, mproc_proxy **out);
+MPROC_EXTERN int mproc_manager_list(mproc_manager *m, mproc_proxy **out);
+MPROC_EXTERN int mproc_manager_namespace(mproc_manager *m,
+                                         mproc_proxy **out);
+MPROC_EXTERN int mproc_manager_queue(mproc_manager *m, size_t maxsize,
+                                     mproc_proxy **out);
+MPROC_EXTERN int mproc_manager_lock(mproc_manager *m, mproc_proxy **out);
+MPROC_EXTERN int mproc_manager_event(mproc_manager *m, mproc_proxy **out);
+MPROC_EXTERN int mproc_manager_value(mproc_manager *m,
+                                     const mproc_obj *initial,
+                                     mproc_proxy **out);
+
+MPROC_EXTERN void mproc_proxy_free(mproc_proxy *p);
+
+/* Every proxy call below blocks until the server answers; only the calls
+ * with a timeout wait for something else, and the server enforces that
+ * limit.  Results are copies the caller owns.  Common errors: EINVAL (NULL,
+ * the proxy is of another kind, a dict key neither str nor int), ECLOSED
+ * (the manager was shut down by this process), EBROKEN or EEOF (the server
+ * died or went away), EMSGSIZE, ENOMEM. */
+
+/* dict.  get with dflt == NULL gives ERANGE for a missing key (the
+ * documented KeyError); with dflt, a copy of dflt.  delete gives ERANGE
+ * for a missing key.  keys: a list; items: a list of [key, value] lists;
+ * copy: a local dict. */
+MPROC_EXTERN int mproc_proxy_dict_set(mproc_proxy *d, const mproc_obj *key,
+                                      const mproc_obj *value);
+MPROC_EXTERN int mproc_proxy_dict_get(mproc_proxy *d, const mproc_obj *key,
+                                      const mproc_obj *dflt,
+                                      mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_dict_delete(mproc_proxy *d,
+                                         const mproc_obj *key);
+MPROC_EXTERN int mproc_proxy_dict_contains(mproc_proxy *d,
+                                           const mproc_obj *key, bool *out);
+MPROC_EXTERN int mproc_proxy_dict_len(mproc_proxy *d, size_t *out);
+MPROC_EXTERN int mproc_proxy_dict_keys(mproc_proxy *d, mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_dict_items(mproc_proxy *d, mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_dict_copy(mproc_proxy *d, mproc_obj **out);
+
+/* list.  Indexes may be negative (from the end); out of range gives
+ * ERANGE (IndexError).  extend takes a list. */
+MPROC_EXTERN int mproc_proxy_list_append(mproc_proxy *l,
+                                         const mproc_obj *value);
+MPROC_EXTERN int mproc_proxy_list_extend(mproc_proxy *l,
+                                         const mproc_obj *values);
+MPROC_EXTERN int mproc_proxy_list_get(mproc_proxy *l, int64_t index,
+                                      mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_list_set(mproc_proxy *l, int64_t index,
+                                      const mproc_obj *value);
+MPROC_EXTERN int mproc_proxy_list_pop(mproc_proxy *l, int64_t index,
+                                      mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_list_len(mproc_proxy *l, size_t *out);
+MPROC_EXTERN int mproc_proxy_list_copy(mproc_proxy *l, mproc_obj **out);
+
+/* Namespace: named attributes; a missing one gives ERANGE
+ * (AttributeError). */
+MPROC_EXTERN int mproc_proxy_ns_set(mproc_proxy *ns, const char *name,
+                                    const mproc_obj *value);
+MPROC_EXTERN int mproc_proxy_ns_get(mproc_proxy *ns, const char *name,
+                                    mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_ns_delete(mproc_proxy *ns, const char *name);
+
+/* Queue: as mproc_queue_put/get (EFULL, EEMPTY). */
+MPROC_EXTERN int mproc_proxy_queue_put(mproc_proxy *q, const mproc_obj *v,
+                                       double timeout);
+MPROC_EXTERN int mproc_proxy_queue_get(mproc_proxy *q, mproc_obj **out,
+                                       double timeout);
+MPROC_EXTERN int mproc_proxy_queue_qsize(mproc_proxy *q, size_t *out);
+
+/* Lock: as mproc_lock_acquire/release (EAGAIN, ETIMEDOUT, ESTATE).  A
+ * client that dies (its connection closes) while holding the lock hands
+ * it to the next acquirer with EOWNERDEAD, where the documented manager's
+ * lock stays locked forever. */
+MPROC_EXTERN int mproc_proxy_lock_acquire(mproc_proxy *l, double timeout);
+MPROC_EXTERN int mproc_proxy_lock_release(mproc_proxy *l);
+
+/* Event: as mproc_event_*. */
+MPROC_EXTERN int mproc_proxy_event_set(mproc_proxy *e);
+MPROC_EXTERN int mproc_proxy_event_clear(mproc_proxy *e);
+MPROC_EXTERN int mproc_proxy_event_is_set(mproc_proxy *e, bool *out);
+MPROC_EXTERN int mproc_proxy_event_wait(mproc_proxy *e, double timeout);
+
+/* Value: any mproc_obj. */
+MPROC_EXTERN int mproc_proxy_value_get(mproc_proxy *v, mproc_obj **out);
+MPROC_EXTERN int mproc_proxy_value_set(mproc_proxy *v, const mproc_obj *x);
+
 #ifdef __cplusplus
 }
 #endif

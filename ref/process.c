@@ -46,6 +46,7 @@ static unsigned name_counter;          /* guarded by registry_lock */
 static const char *current_ident = ""; /* this process's default-name path */
 static const char *current_name = "MainProcess";
 static pid_t current_parent;           /* 0 in the main process */
+static bool current_owned;             /* the two above are malloc'd */
 static bool current_is_daemon;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
@@ -243,11 +244,18 @@ static _Noreturn void child_main(proc_impl *p, pid_t parent) {
    * flush in start(): it is the parent's output, not ours. */
   __fpurge(stdout);
   __fpurge(stderr);
-  /* Copies: the child may close its copy of the object. */
-  current_ident = dup_string(p->ident);
-  current_name = dup_string(p->name);
-  if (current_ident == NULL || current_name == NULL)
+  /* Copies: the child may close its copy of the object.  In a child of a
+   * child the inherited copies are replaced. */
+  char *ident = dup_string(p->ident), *name = dup_string(p->name);
+  if (ident == NULL || name == NULL)
     mproc_process_exit(1);
+  if (current_owned) {
+    free((char *)current_ident);
+    free((char *)current_name);
+  }
+  current_ident = ident;
+  current_name = name;
+  current_owned = true;
   current_parent = parent;
   current_is_daemon = p->daemon;
   p->foreign = true; /* a process cannot join itself */
@@ -434,9 +442,19 @@ int mproc_process_close(mproc_process *pp) {
 
 void mproc__become_daemon(const char *name) {
   current_is_daemon = true;
-  char *n = dup_string(name);
-  if (n != NULL)
-    current_name = n;
+  char *n = dup_string(name), *id = dup_string("");
+  if (n == NULL || id == NULL) {
+    free(n);
+    free(id);
+    return;
+  }
+  if (current_owned) {
+    free((char *)current_name);
+    free((char *)current_ident);
+  }
+  current_name = n;
+  current_ident = id;
+  current_owned = true;
 }
 
 const char *mproc_current_name(void) { return current_name; }
