@@ -150,5 +150,6 @@ void mproc__workers_after_fork(void);
  * children); used by pool workers, which are daemonic like the documented
  * system's ForkPoolWorker-N. */
 void mproc__become_daemon(const char *name);
+bool mproc__is_daemon(void);
 
 #endif

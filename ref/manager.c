@@ -165,8 +165,10 @@ static void give_back(mproc_manager *m, mproc_conn *c) {
     drop(c);
 }
 
-/* Sends `req` (freed) and returns the reply's result (caller owns it). */
-static int call(mproc_manager *m, mproc_obj *req, mproc_obj **result) {
+/* Sends `req` (freed) and returns the reply's result (caller owns it),
+ * waiting up to `timeout` for the reply. */
+static int call_within(mproc_manager *m, mproc_obj *req, mproc_obj **result,
+                       double timeout) {
   if (req == NULL)
     return MPROC_ENOMEM;
   mproc_conn *c;
@@ -183,10 +185,10 @@ static int call(mproc_manager *m, mproc_obj *req, mproc_obj **result) {
   }
   mproc_obj *reply = NULL;
   if (rc == 0)
-    rc = mproc_conn_recv(c, &reply, MPROC_FOREVER);
+    rc = mproc_conn_recv(c, &reply, timeout);
   if (rc != 0) {
     drop(c);
-    return rc == MPROC_EMSGSIZE ? rc : MPROC_EBROKEN;
+    return rc == MPROC_EMSGSIZE || rc == MPROC_ETIMEDOUT ? rc : MPROC_EBROKEN;
   }
   give_back(m, c);
   int64_t kind = -1;
@@ -202,6 +204,10 @@ static int call(mproc_manager *m, mproc_obj *req, mproc_obj **result) {
   }
   mproc_obj_free(reply);
   return rc;
+}
+
+static int call(mproc_manager *m, mproc_obj *req, mproc_obj **result) {
+  return call_within(m, req, result, MPROC_FOREVER);
 }
 
 /* [op, id, args...]: args end at the first NULL; each is copied. */
@@ -268,6 +274,8 @@ int mproc_manager_start(mproc_manager **out,
   if (out == NULL || (opts != NULL && opts->authkey == NULL &&
                       opts->authkey_len > 0))
     return MPROC_EINVAL;
+  if (mproc__is_daemon())
+    return MPROC_ESTATE; /* daemons may not have children */
   unsigned char rnd[32];
   const void *key = rnd;
   size_t keylen = sizeof rnd;
@@ -406,7 +414,9 @@ int mproc_manager_shutdown(mproc_manager *m) {
     return MPROC_ENOTSUP;
   if (m->shut_down || m->starter != getpid())
     return MPROC_ESTATE;
-  call(m, request(OP_SHUTDOWN, 0, NULL, NULL, NULL), NULL);
+  /* A server that does not answer in time (stopped, say) is killed. */
+  call_within(m, request(OP_SHUTDOWN, 0, NULL, NULL, NULL), NULL,
+              SHUTDOWN_GRACE_S);
   pthread_mutex_lock(&m->mu);
   m->shut_down = true;
   for (size_t i = 0; i < m->nidle; i++)

@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -77,9 +76,19 @@ static void send_reply(client *c, mproc_obj *reply) {
     return;
   }
   /* A client that does not read its replies is cut off (SO_SNDTIMEO). */
-  if (reply == NULL || mproc_conn_send(c->c, reply) != 0)
-    c->dead = true;
+  int rc = reply == NULL ? MPROC_ENOMEM : mproc_conn_send(c->c, reply);
   mproc_obj_free(reply);
+  if (rc == MPROC_EMSGSIZE || rc == MPROC_ENOMEM || rc == MPROC_EINVAL) {
+    /* Nothing was written: say why instead, in a reply that fits. */
+    mproc_obj *e = mproc_obj_list();
+    mproc_obj_list_append(e, mproc_obj_int(1));
+    mproc_obj_list_append(e, mproc_obj_int(rc));
+    mproc_obj_list_append(e, mproc_obj_str(mproc_strerror(rc)));
+    rc = e == NULL ? MPROC_ENOMEM : mproc_conn_send(c->c, e);
+    mproc_obj_free(e);
+  }
+  if (rc != 0)
+    c->dead = true;
 }
 
 static void reply_ok(client *c, mproc_obj *value) {
@@ -90,6 +99,16 @@ static void reply_ok(client *c, mproc_obj *value) {
     r = NULL;
   }
   send_reply(c, r);
+}
+
+static void reply_err(client *c, int code, const char *msg);
+
+/* A produced value: NULL means the server ran out of memory making it. */
+static void reply_value(client *c, mproc_obj *value) {
+  if (value == NULL)
+    reply_err(c, MPROC_ENOMEM, "out of memory");
+  else
+    reply_ok(c, value);
 }
 
 static void reply_err(client *c, int code, const char *msg) {
@@ -357,7 +376,7 @@ static void handle(server *s, client *c, const mproc_obj *req) {
     if (nid < 0)
       reply_err(c, (int)nid, mproc_strerror((int)nid));
     else
-      reply_ok(c, mproc_obj_int(nid));
+      reply_value(c, mproc_obj_int(nid));
     return;
   }
   if (op == OP_SHUTDOWN) {
@@ -395,9 +414,9 @@ static void handle(server *s, client *c, const mproc_obj *req) {
     bool has_default = false;
     mproc_obj_get_bool(a3, &has_default);
     if (v != NULL)
-      reply_ok(c, mproc_obj_copy(v));
+      reply_value(c, mproc_obj_copy(v));
     else if (has_default && op == OP_DICT_GET)
-      reply_ok(c, mproc_obj_copy(arg(req, 4)));
+      reply_value(c, mproc_obj_copy(arg(req, 4)));
     else
       reply_err(c, MPROC_ERANGE, op == OP_NS_GET ? "no such attribute" : "no such key");
     break;
@@ -418,12 +437,12 @@ static void handle(server *s, client *c, const mproc_obj *req) {
     }
     break;
   case OP_DICT_CONTAINS:
-    reply_ok(c, mproc_obj_bool(valid_key(a2) &&
+    reply_value(c, mproc_obj_bool(valid_key(a2) &&
                                mproc_obj_dict_get(o->data, a2) != NULL));
     break;
   case OP_DICT_LEN:
   case OP_LIST_LEN:
-    reply_ok(c, mproc_obj_int((int64_t)mproc_obj_len(o->data)));
+    reply_value(c, mproc_obj_int((int64_t)mproc_obj_len(o->data)));
     break;
   case OP_DICT_KEYS:
   case OP_DICT_ITEMS: {
@@ -490,7 +509,7 @@ static void handle(server *s, client *c, const mproc_obj *req) {
     }
     mproc_obj **items = o->data->u.c.items;
     if (op == OP_LIST_GET) {
-      reply_ok(c, mproc_obj_copy(items[idx]));
+      reply_value(c, mproc_obj_copy(items[idx]));
     } else if (op == OP_LIST_SET) {
       mproc_obj *v = a3 ? mproc_obj_copy(a3) : NULL;
       if (v == NULL) {
@@ -538,7 +557,7 @@ static void handle(server *s, client *c, const mproc_obj *req) {
       park(s, c, (int)op, id, NULL, &d);
     break;
   case OP_Q_QSIZE:
-    reply_ok(c, mproc_obj_int((int64_t)o->qlen));
+    reply_value(c, mproc_obj_int((int64_t)o->qlen));
     break;
   case OP_LOCK_ACQUIRE:
     if (timeout_of(a2, &d) != 0) {
@@ -575,7 +594,7 @@ static void handle(server *s, client *c, const mproc_obj *req) {
     reply_ok(c, NULL);
     break;
   case OP_EVENT_IS_SET:
-    reply_ok(c, mproc_obj_bool(o->set));
+    reply_value(c, mproc_obj_bool(o->set));
     break;
   case OP_EVENT_WAIT:
     if (timeout_of(a2, &d) != 0)
@@ -723,10 +742,14 @@ _Noreturn void mproc__manager_serve(int listen_fd, const char *dir,
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, NULL);
   int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  /* Like the documented manager, Ctrl-C in a terminal is for the parent,
+   * which then shuts the server down. */
+  signal(SIGINT, SIG_IGN);
+  /* Watch the parent process itself (PR_SET_PDEATHSIG would follow the
+   * thread that started us); without pidfd, check getppid() each second. */
+  int parent_fd = mproc__pidfd_open(parent);
   server s = {.key = key, .keylen = keylen, .max_message = max_message};
   if (getppid() != parent)
     s.stop = true;
@@ -747,22 +770,26 @@ _Noreturn void mproc__manager_serve(int listen_fd, const char *dir,
     }
     reap_clients(&s);
     size_t n = s.ncl;
-    struct pollfd *p = calloc(2 + n, sizeof *p);
+    struct pollfd *p = calloc(3 + n, sizeof *p);
     if (p == NULL)
       break;
     p[0].fd = listen_fd;
     p[0].events = POLLIN;
     p[1].fd = sfd;
     p[1].events = POLLIN;
+    p[2].fd = parent_fd;
+    p[2].events = POLLIN;
+    if (parent_fd < 0 && (ms < 0 || ms > 1000))
+      ms = 1000;
     for (size_t i = 0; i < n; i++) {
-      p[2 + i].fd = mproc_conn_fileno(s.cl[i].c);
-      p[2 + i].events = POLLIN;
+      p[3 + i].fd = mproc_conn_fileno(s.cl[i].c);
+      p[3 + i].events = POLLIN;
     }
-    int r = poll(p, 2 + n, ms);
-    if (r > 0 && p[1].revents)
+    int r = poll(p, 3 + n, ms);
+    if ((r > 0 && (p[1].revents || p[2].revents)) || getppid() != parent)
       s.stop = true;
     for (size_t i = 0; r > 0 && i < n; i++)
-      if (p[2 + i].revents)
+      if (p[3 + i].revents)
         read_client(&s, &s.cl[i]);
     if (r > 0 && (p[0].revents & POLLIN))
       accept_client(&s, listen_fd);

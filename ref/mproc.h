@@ -717,10 +717,8 @@ MPROC_EXTERN int mproc_queue_put(mproc_queue *q, const mproc_obj *obj,
                                  double timeout);
 
 /* Takes the oldest item, waiting up to `timeout` while the queue is empty;
- * the caller owns *out.  With timeout 0, like the documented system's
- * non-blocking get, a queue whose lock is busy at that instant counts as
- * empty (and as full for put).  Errors: EINVAL, ECLOSED, EEMPTY (still
- * empty at the limit), ENOMEM. */
+ * the caller owns *out.  Errors: EINVAL, ECLOSED, EEMPTY (still empty at
+ * the limit), ENOMEM. */
 MPROC_EXTERN int mproc_queue_get(mproc_queue *q, mproc_obj **out,
                                  double timeout);
 
@@ -1043,8 +1041,10 @@ MPROC_EXTERN void mproc_as_completed_free(mproc_as_completed *it);
  * user may enter, and prove they know the authentication key by HMAC
  * challenge and response (both ways) before anything else; a client that
  * sends garbage, an oversized frame or a wrong key is disconnected and the
- * others go on.  If the server dies, every call returns MPROC_EBROKEN (or
- * MPROC_EEOF), never hangs.
+ * others go on.  If the server dies, every call returns MPROC_EBROKEN, never
+ * hangs (a server that is alive but stopped, e.g. by SIGSTOP, delays
+ * calls until it runs again).  The server watches the starting process
+ * and exits, removing its socket, when that process ends.
  *
  * Proxies and the manager handle may be used in the creating process and
  * in any process it starts afterwards; each process (and each concurrent
@@ -1116,8 +1116,9 @@ MPROC_EXTERN void mproc_proxy_free(mproc_proxy *p);
  * with a timeout wait for something else, and the server enforces that
  * limit.  Results are copies the caller owns.  Common errors: EINVAL (NULL,
  * the proxy is of another kind, a dict key neither str nor int), ECLOSED
- * (the manager was shut down by this process), EBROKEN or EEOF (the server
- * died or went away), EMSGSIZE, ENOMEM. */
+ * (the manager was shut down by this process), EBROKEN (the server died
+ * or went away), EMSGSIZE (a request or reply above max_message), ENOMEM
+ * (here or in the server). */
 
 /* dict.  get with dflt == NULL gives ERANGE for a missing key (the
  * documented KeyError); with dflt, a copy of dflt.  delete gives ERANGE

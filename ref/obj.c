@@ -91,6 +91,8 @@ static mproc_obj *blob(mproc_obj_type t, const void *p, size_t n) {
 }
 
 mproc_obj *mproc_obj_strn(const char *s, size_t n) {
+  if (n == 0)
+    s = ""; /* msgpack-c gives NULL for an empty string */
   if (s == NULL || !mproc__utf8_valid((const unsigned char *)s, n))
     return NULL;
   return blob(MPROC_OBJ_STR, s, n);

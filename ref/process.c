@@ -440,6 +440,8 @@ int mproc_process_close(mproc_process *pp) {
   return 0;
 }
 
+bool mproc__is_daemon(void) { return current_is_daemon; }
+
 void mproc__become_daemon(const char *name) {
   current_is_daemon = true;
   char *n = dup_string(name), *id = dup_string("");

@@ -195,10 +195,11 @@ int mproc_queue_put(mproc_queue *q, const mproc_obj *obj, double timeout) {
     free(buf);
     return MPROC_EMSGSIZE;
   }
-  if ((rc = lock_q(sh, &d)) != 0) {
-    free(buf);
-    return MPROC_EFULL;
-  }
+  /* The lock is held only to copy one item (a dead holder is taken
+   * over), so even a call that may not wait takes it without a limit:
+   * EFULL and EEMPTY mean full and empty, not busy. */
+  mproc__deadline never = {.never = true};
+  lock_q(sh, &never);
   for (;;) {
     qstate s = current(sh);
     bool full = (sh->maxsize && s.count >= sh->maxsize) ||
@@ -236,8 +237,8 @@ int mproc_queue_get(mproc_queue *q, mproc_obj **out, double timeout) {
   mproc__deadline d;
   if ((rc = mproc__deadline_init(&d, timeout, MPROC_FOREVER)) != 0)
     return rc;
-  if (lock_q(sh, &d) != 0)
-    return MPROC_EEMPTY;
+  mproc__deadline never = {.never = true};
+  lock_q(sh, &never);
   while (current(sh).count == 0) {
     if (wait_seq(sh, &sh->put_seq, &d) != 0) {
       unlock_q(sh);
