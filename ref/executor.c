@@ -31,7 +31,7 @@ int mproc_executor_new(mproc_executor **out,
   mproc_executor *ex = calloc(1, sizeof *ex);
   if (ex == NULL)
     return MPROC_ENOMEM;
-  int rc = mproc__engine_new(&ex->eng, &o);
+  int rc = mproc__engine_new(&ex->eng, &o, ex);
   if (rc != 0) {
     free(ex);
     return rc;

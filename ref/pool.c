@@ -25,7 +25,7 @@ int mproc_pool_new(mproc_pool **out, const mproc_pool_options *opts) {
   mproc_pool *p = calloc(1, sizeof *p);
   if (p == NULL)
     return MPROC_ENOMEM;
-  int rc = mproc__engine_new(&p->eng, &o);
+  int rc = mproc__engine_new(&p->eng, &o, p);
   if (rc != 0) {
     free(p);
     return rc;

@@ -126,13 +126,16 @@ typedef struct worker {
   unsigned chunks;
   bool retiring;  /* will exit by itself (maxtasksperchild) */
   bool exit_sent;
-  bool conn_dead;
+  bool send_failed; /* nothing more is sent; what it sent is still read */
+  bool conn_dead;   /* nothing more can be read */
 } worker;
 
 enum engine_state { E_RUNNING, E_CLOSED, E_TERMINATING };
 
 struct mproc__engine {
   mproc__engine_options o;
+  void *owner; /* the Pool or Executor: keeps it reachable from the result
+                  thread, so leak checkers in forked workers see it */
   worker *w;
   size_t nw;
   chunk *head, *tail; /* pending chunks, FIFO */
@@ -544,7 +547,9 @@ static void dispatch(mproc__engine *e, worker *w, settled_list *s) {
     w->busy = NULL;
     fail_chunk(c, &err, rc, s);
   } else if (rc != 0) {
-    w->conn_dead = true; /* the reaping will fail the chunk */
+    /* The worker is going away; what it sent before (an initializer
+     * failure, say) is still read, and the reaping fails the chunk. */
+    w->send_failed = true;
   }
 }
 
@@ -707,13 +712,15 @@ static void steer(mproc__engine *e, settled_list *s) {
   }
   for (size_t i = 0; i < e->nw && e->head != NULL; i++) {
     worker *w = &e->w[i];
-    if (w->busy == NULL && !w->retiring && !w->exit_sent && !w->conn_dead)
+    if (w->busy == NULL && !w->retiring && !w->exit_sent &&
+        !w->send_failed && !w->conn_dead)
       dispatch(e, w, s);
   }
   if (e->state == E_CLOSED && e->head == NULL) {
     for (size_t i = 0; i < e->nw; i++) {
       worker *w = &e->w[i];
-      if (w->busy == NULL && !w->exit_sent && !w->retiring) {
+      if (w->busy == NULL && !w->exit_sent && !w->retiring &&
+          !w->send_failed && !w->conn_dead) {
         w->exit_sent = true;
         mproc_obj *m = mproc_obj_list();
         mproc_obj_list_append(m, mproc_obj_int(1));
@@ -736,6 +743,13 @@ static void *result_thread(void *arg) {
   mproc__pools_lock();
   for (;;) {
     steer(e, &s);
+    run_settled(&s);
+    if (finished(e))
+      break;
+    /* Without a pidfd, a worker whose socket is closed is known dead. */
+    for (size_t i = e->nw; i-- > 0;)
+      if (e->w[i].pidfd < 0 && e->w[i].conn_dead)
+        reap(e, i, &s);
     run_settled(&s);
     if (finished(e))
       break;
@@ -787,11 +801,13 @@ static void *result_thread(void *arg) {
 
 /* ---- engine API ---- */
 
-int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o) {
+int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o,
+                      void *owner) {
   mproc__engine *e = calloc(1, sizeof *e);
   if (e == NULL)
     return MPROC_ENOMEM;
   e->o = *o;
+  e->owner = owner;
   if (e->o.processes == 0)
     e->o.processes = (unsigned)mproc_cpu_count();
   if (e->o.max_message == 0)

@@ -75,7 +75,8 @@ void mproc__pools_unlock(void);
  * deadline, else 0. */
 int mproc__pools_wait(const mproc__deadline *d);
 
-int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o);
+int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o,
+                      void *owner);
 
 /* Submits `kind` over `args` (a list for maps, any value for apply and
  * futures).  Returns the job with one reference for the caller.  Lock not
