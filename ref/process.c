@@ -474,11 +474,12 @@ int mproc_cpu_count(void) {
 
 /* A child ends with _exit(), which skips the exit handler that writes
  * gcov's counters: write them first, so code that ran only in children
- * shows up in coverage reports.  __gcov_dump exists only in instrumented
- * builds; elsewhere the weak reference is null. */
-extern void __gcov_dump(void) __attribute__((weak));
-
-static void flush_coverage(void) {
-  if (__gcov_dump != NULL)
-    __gcov_dump();
-}
+ * (targets, pool workers, the manager's server) shows up in coverage
+ * reports.  The reference must be strong: a weak one does not pull
+ * __gcov_dump out of libgcov. */
+#ifdef MPROC_COVERAGE
+extern void __gcov_dump(void);
+static void flush_coverage(void) { __gcov_dump(); }
+#else
+static void flush_coverage(void) {}
+#endif
