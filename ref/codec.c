@@ -47,43 +47,67 @@ static int pack(msgpack_packer *pk, const mproc_obj *o, int depth) {
   case MPROC_OBJ_LIST:
     if (o->u.c.n > UINT32_MAX)
       return MPROC_EINVAL;
-    rc = msgpack_pack_array(pk, o->u.c.n);
+    if (msgpack_pack_array(pk, o->u.c.n) != 0)
+      return MPROC_ENOMEM;
     for (size_t i = 0; rc == 0 && i < o->u.c.n; i++)
       rc = pack(pk, o->u.c.items[i], depth + 1);
-    return rc > 0 ? MPROC_ENOMEM : rc;
+    return rc;
   case MPROC_OBJ_DICT:
     if (o->u.c.n > UINT32_MAX)
       return MPROC_EINVAL;
-    rc = msgpack_pack_map(pk, o->u.c.n);
+    if (msgpack_pack_map(pk, o->u.c.n) != 0)
+      return MPROC_ENOMEM;
     for (size_t i = 0; rc == 0 && i < o->u.c.n; i++) {
       rc = pack(pk, o->u.c.items[i], depth + 1);
       if (rc == 0)
         rc = pack(pk, o->u.c.items[o->u.c.cap + i], depth + 1);
     }
-    return rc > 0 ? MPROC_ENOMEM : rc;
+    return rc;
   }
-  /* msgpack-c's writers report a failed buffer write as non-zero. */
+  /* msgpack-c's writers report a failed buffer write as non-zero; our
+   * writer fails only when memory runs out. */
   return rc == 0 ? 0 : MPROC_ENOMEM;
+}
+
+/* msgpack-c writes through this into a buffer of ours, so that the
+ * caller frees with the same allocator that made it. */
+typedef struct outbuf {
+  char *p;
+  size_t n, cap;
+} outbuf;
+
+static int out_write(void *data, const char *bytes, size_t len) {
+  outbuf *b = data;
+  if (len > SIZE_MAX / 2 - b->n)
+    return -1;
+  if (b->n + len > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->n + len)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL)
+      return -1;
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, bytes, len);
+  b->n += len;
+  return 0;
 }
 
 int mproc_obj_encode(const mproc_obj *o, void **buf, size_t *len) {
   if (o == NULL || buf == NULL || len == NULL)
     return MPROC_EINVAL;
-  msgpack_sbuffer sb;
-  msgpack_sbuffer_init(&sb);
+  outbuf b = {0};
   msgpack_packer pk;
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_packer_init(&pk, &b, out_write);
   int rc = pack(&pk, o, 0);
   if (rc != 0) {
-    msgpack_sbuffer_destroy(&sb);
+    free(b.p);
     return rc;
   }
-  if (sb.data == NULL) { /* nothing written cannot happen, but be exact */
-    msgpack_sbuffer_destroy(&sb);
-    return MPROC_ENOMEM;
-  }
-  *len = sb.size;
-  *buf = msgpack_sbuffer_release(&sb);
+  *len = b.n;
+  *buf = b.p;
   return 0;
 }
 

@@ -32,3 +32,16 @@ ref_libmproc_la_SOURCES = \
 ref_libmproc_la_CFLAGS = $(AM_CFLAGS) $(MSGPACK_CFLAGS)
 ref_libmproc_la_LIBADD = $(MSGPACK_LIBS) $(PTHREAD_LIBS)
 ref_libmproc_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
+
+# Unit tests of the reference library itself (not part of the conformance
+# suite: they know how this implementation allocates).
+check_PROGRAMS += ref/tests/oom ref/tests/errors
+TESTS += ref/tests/oom ref/tests/errors
+ref_tests_oom_SOURCES = ref/tests/oom.c
+ref_tests_oom_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+ref_tests_oom_LDFLAGS = $(AM_LDFLAGS) -static \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+ref_tests_oom_LDADD = ref/libmproc.la $(MSGPACK_LIBS) $(CHECK_LIBS) $(PTHREAD_LIBS)
+ref_tests_errors_SOURCES = ref/tests/errors.c
+ref_tests_errors_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+ref_tests_errors_LDADD = ref/libmproc.la $(CHECK_LIBS)
