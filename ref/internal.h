@@ -123,6 +123,10 @@ struct mproc_obj {
        * [cap, 2*cap). */
       mproc_obj **items;
       size_t n, cap;
+      size_t *index; /* dicts of 16 keys or more: open-addressing table of
+                        positions + 1 (0: empty), so lookups stay O(1) and
+                        a large dict from a peer decodes in linear time */
+      size_t icap;
     } c;
   } u;
 };

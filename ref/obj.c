@@ -206,7 +206,52 @@ static bool valid_key(const mproc_obj *k) {
   return k != NULL && (k->type == MPROC_OBJ_STR || k->type == MPROC_OBJ_INT);
 }
 
+#define INDEX_FROM 16
+
+static uint64_t key_hash(const mproc_obj *k) {
+  uint64_t h;
+  if (k->type == MPROC_OBJ_INT) {
+    h = (uint64_t)k->u.i * 0x9e3779b97f4a7c15u;
+    return h ^ (h >> 29);
+  }
+  h = 0xcbf29ce484222325u; /* FNV-1a */
+  for (size_t i = 0; i < k->u.s.n; i++)
+    h = (h ^ (unsigned char)k->u.s.p[i]) * 0x100000001b3u;
+  return h;
+}
+
+/* The slot where `key` is, or the empty slot where it would go. */
+static size_t index_slot(const mproc_obj *d, const mproc_obj *key) {
+  size_t mask = d->u.c.icap - 1;
+  size_t i = (size_t)key_hash(key) & mask;
+  while (d->u.c.index[i] != 0 &&
+         !mproc_obj_equal(DKEY(d, d->u.c.index[i] - 1), key))
+    i = (i + 1) & mask;
+  return i;
+}
+
+/* (Re)builds the index at twice the entries' capacity; false when memory
+ * runs out (lookups then stay linear, which is only slower). */
+static bool index_build(mproc_obj *d) {
+  size_t icap = 64;
+  while (icap < 2 * d->u.c.cap)
+    icap *= 2;
+  size_t *idx = calloc(icap, sizeof *idx);
+  if (idx == NULL)
+    return false;
+  free(d->u.c.index);
+  d->u.c.index = idx;
+  d->u.c.icap = icap;
+  for (size_t i = 0; i < d->u.c.n; i++)
+    idx[index_slot(d, DKEY(d, i))] = i + 1;
+  return true;
+}
+
 static ssize_t dict_find(const mproc_obj *d, const mproc_obj *key) {
+  if (d->u.c.index != NULL) {
+    size_t at = d->u.c.index[index_slot(d, key)];
+    return at == 0 ? -1 : (ssize_t)(at - 1);
+  }
   for (size_t i = 0; i < d->u.c.n; i++)
     if (mproc_obj_equal(DKEY(d, i), key))
       return (ssize_t)i;
@@ -226,10 +271,20 @@ int mproc_obj_dict_set(mproc_obj *dict, mproc_obj *key, mproc_obj *value) {
       mproc_obj_free(key);
       return 0;
     }
+    size_t old_cap = dict->u.c.cap;
     if ((rc = reserve(dict)) == 0) {
       DKEY(dict, dict->u.c.n) = key;
       DVAL(dict, dict->u.c.n) = value;
       dict->u.c.n++;
+      bool stale = dict->u.c.index != NULL && dict->u.c.cap != old_cap;
+      if (dict->u.c.n >= INDEX_FROM && (dict->u.c.index == NULL || stale)) {
+        if (!index_build(dict)) {
+          free(dict->u.c.index); /* a stale index would mislead */
+          dict->u.c.index = NULL;
+        }
+      } else if (dict->u.c.index != NULL) {
+        dict->u.c.index[index_slot(dict, key)] = dict->u.c.n;
+      }
       return 0;
     }
   }
@@ -369,6 +424,7 @@ void mproc_obj_free(mproc_obj *o) {
       mproc_obj_free(DVAL(o, i));
     }
     free(o->u.c.items);
+    free(o->u.c.index);
     break;
   default:
     break;
