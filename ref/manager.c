@@ -41,11 +41,13 @@ struct mproc_proxy {
 
 /* ---- connections ---- */
 
-static int handshake(mproc_conn *c, const unsigned char *key, size_t keylen) {
+/* Each step waits at most `limit` seconds. */
+static int handshake(mproc_conn *c, const unsigned char *key, size_t keylen,
+                     double limit) {
   void *buf = NULL;
   size_t len = 0;
   size_t hl = sizeof MGR_CHALLENGE - 1;
-  int rc = mproc_conn_recv_bytes(c, &buf, &len, MGR_AUTH_SECONDS);
+  int rc = mproc_conn_recv_bytes(c, &buf, &len, limit);
   if (rc != 0)
     return rc;
   unsigned char digest[MGR_DIGEST];
@@ -58,7 +60,7 @@ static int handshake(mproc_conn *c, const unsigned char *key, size_t keylen) {
     return MPROC_EPROTO;
   if ((rc = mproc_conn_send_bytes(c, digest, MGR_DIGEST)) != 0)
     return rc;
-  rc = mproc_conn_recv_bytes(c, &buf, &len, MGR_AUTH_SECONDS);
+  rc = mproc_conn_recv_bytes(c, &buf, &len, limit);
   if (rc == MPROC_EEOF)
     return MPROC_EAUTH;
   if (rc != 0)
@@ -74,7 +76,7 @@ static int handshake(mproc_conn *c, const unsigned char *key, size_t keylen) {
     return rc;
   if ((rc = mproc_conn_send_bytes(c, msg, sizeof msg)) != 0)
     return rc;
-  if ((rc = mproc_conn_recv_bytes(c, &buf, &len, MGR_AUTH_SECONDS)) != 0)
+  if ((rc = mproc_conn_recv_bytes(c, &buf, &len, limit)) != 0)
     return rc;
   mproc__hmac_sha256(key, keylen, msg + hl, MGR_NONCE, digest);
   ok = len == MGR_DIGEST && mproc__digest_equal(buf, digest, MGR_DIGEST);
@@ -83,7 +85,7 @@ static int handshake(mproc_conn *c, const unsigned char *key, size_t keylen) {
 }
 
 static int dial(const char *path, const unsigned char *key, size_t keylen,
-                size_t max_message, mproc_conn **out) {
+                size_t max_message, double limit, mproc_conn **out) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof sa.sun_path)
     return MPROC_EINVAL;
@@ -105,7 +107,7 @@ static int dial(const char *path, const unsigned char *key, size_t keylen,
     close(fd);
     return MPROC_ENOMEM;
   }
-  int rc = handshake(c, key, keylen);
+  int rc = handshake(c, key, keylen, limit);
   if (rc != 0) {
     mproc_conn_free(c);
     return rc == MPROC_EPROTO || rc == MPROC_EBROKEN ? MPROC_EAUTH : rc;
@@ -120,8 +122,9 @@ static void drop(mproc_conn *c) {
   mproc_conn_free(c);
 }
 
-/* An idle connection of this process, or a new one. */
-static int borrow(mproc_manager *m, mproc_conn **out) {
+/* An idle connection of this process, or a new one whose handshake waits
+ * at most `limit` seconds per step. */
+static int borrow(mproc_manager *m, double limit, mproc_conn **out) {
   pthread_mutex_lock(&m->mu);
   if (m->shut_down && m->starter == getpid()) {
     pthread_mutex_unlock(&m->mu);
@@ -141,7 +144,7 @@ static int borrow(mproc_manager *m, mproc_conn **out) {
     *out = c;
     return 0;
   }
-  int rc = dial(m->path, m->key, m->keylen, m->max_message, out);
+  int rc = dial(m->path, m->key, m->keylen, m->max_message, limit, out);
   return rc == MPROC_EEOF ? MPROC_EBROKEN : rc;
 }
 
@@ -172,7 +175,8 @@ static int call_within(mproc_manager *m, mproc_obj *req, mproc_obj **result,
   if (req == NULL)
     return MPROC_ENOMEM;
   mproc_conn *c;
-  int rc = borrow(m, &c);
+  int rc = borrow(m, timeout < MGR_AUTH_SECONDS ? timeout : MGR_AUTH_SECONDS,
+                  &c);
   if (rc != 0) {
     mproc_obj_free(req);
     return rc;
@@ -238,7 +242,8 @@ static mproc_manager *alloc_manager(const void *key, size_t keylen,
     free(m);
     return NULL;
   }
-  memcpy(m->key, key, keylen);
+  if (keylen > 0) /* an empty key may come as NULL */
+    memcpy(m->key, key, keylen);
   m->keylen = keylen;
   m->max_message = max_message ? max_message : MPROC_MAX_MESSAGE_DEFAULT;
   pthread_mutex_init(&m->mu, NULL);
@@ -357,7 +362,8 @@ int mproc_manager_connect(mproc_manager **out, const char *address,
     return MPROC_ENOMEM;
   }
   mproc_conn *c;
-  int rc = dial(m->path, m->key, m->keylen, m->max_message, &c);
+  int rc = dial(m->path, m->key, m->keylen, m->max_message,
+                MGR_AUTH_SECONDS, &c);
   if (rc != 0) {
     free_manager(m);
     return rc;
@@ -455,6 +461,8 @@ static int create(mproc_manager *m, int kind, const mproc_obj *arg,
   if (m == NULL || out == NULL)
     return MPROC_EINVAL;
   mproc_obj *k = mproc_obj_int(kind);
+  if (k == NULL)
+    return MPROC_ENOMEM; /* request() would send [op, 0] without it */
   mproc_obj *req = request(OP_CREATE, 0, k, arg, NULL);
   mproc_obj_free(k);
   mproc_obj *idobj = NULL;
