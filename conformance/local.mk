@@ -1,0 +1,83 @@
+# The conformance suite: one Check program per primitive, each linking the
+# shared harness.  `make check` runs them as tests; `make conformance` runs
+# them through conformance/report, which prints the report by primitive and
+# by catalogue example (docs/examples.md).
+conformance_programs = \
+	conformance/process \
+	conformance/lock \
+	conformance/semaphore \
+	conformance/event \
+	conformance/condition \
+	conformance/barrier \
+	conformance/value \
+	conformance/obj \
+	conformance/pipe \
+	conformance/queue \
+	conformance/pool \
+	conformance/executor \
+	conformance/manager
+
+check_PROGRAMS += $(conformance_programs)
+TESTS += $(conformance_programs)
+dist_noinst_SCRIPTS += conformance/report
+EXTRA_DIST += conformance/README.md
+
+conformance_harness = conformance/harness.c conformance/harness.h
+conformance_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS)
+conformance_ldadd = ref/libmproc.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+conformance_process_SOURCES = conformance/process.c $(conformance_harness)
+conformance_process_CFLAGS = $(conformance_cflags)
+conformance_process_LDADD = $(conformance_ldadd)
+
+conformance_lock_SOURCES = conformance/lock.c $(conformance_harness)
+conformance_lock_CFLAGS = $(conformance_cflags)
+conformance_lock_LDADD = $(conformance_ldadd)
+
+conformance_semaphore_SOURCES = conformance/semaphore.c $(conformance_harness)
+conformance_semaphore_CFLAGS = $(conformance_cflags)
+conformance_semaphore_LDADD = $(conformance_ldadd)
+
+conformance_event_SOURCES = conformance/event.c $(conformance_harness)
+conformance_event_CFLAGS = $(conformance_cflags)
+conformance_event_LDADD = $(conformance_ldadd)
+
+conformance_condition_SOURCES = conformance/condition.c $(conformance_harness)
+conformance_condition_CFLAGS = $(conformance_cflags)
+conformance_condition_LDADD = $(conformance_ldadd)
+
+conformance_barrier_SOURCES = conformance/barrier.c $(conformance_harness)
+conformance_barrier_CFLAGS = $(conformance_cflags)
+conformance_barrier_LDADD = $(conformance_ldadd)
+
+conformance_value_SOURCES = conformance/value.c $(conformance_harness)
+conformance_value_CFLAGS = $(conformance_cflags)
+conformance_value_LDADD = $(conformance_ldadd)
+
+conformance_obj_SOURCES = conformance/obj.c $(conformance_harness)
+conformance_obj_CFLAGS = $(conformance_cflags)
+conformance_obj_LDADD = $(conformance_ldadd)
+
+conformance_pipe_SOURCES = conformance/pipe.c $(conformance_harness)
+conformance_pipe_CFLAGS = $(conformance_cflags)
+conformance_pipe_LDADD = $(conformance_ldadd)
+
+conformance_queue_SOURCES = conformance/queue.c $(conformance_harness)
+conformance_queue_CFLAGS = $(conformance_cflags)
+conformance_queue_LDADD = $(conformance_ldadd)
+
+conformance_pool_SOURCES = conformance/pool.c $(conformance_harness)
+conformance_pool_CFLAGS = $(conformance_cflags)
+conformance_pool_LDADD = $(conformance_ldadd)
+
+conformance_executor_SOURCES = conformance/executor.c $(conformance_harness)
+conformance_executor_CFLAGS = $(conformance_cflags)
+conformance_executor_LDADD = $(conformance_ldadd)
+
+conformance_manager_SOURCES = conformance/manager.c $(conformance_harness)
+conformance_manager_CFLAGS = $(conformance_cflags)
+conformance_manager_LDADD = $(conformance_ldadd)
+
+.PHONY: conformance
+conformance: $(conformance_programs)
+	$(SHELL) $(top_srcdir)/conformance/report $(top_builddir)
