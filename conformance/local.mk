@@ -81,3 +81,66 @@ conformance_manager_LDADD = $(conformance_ldadd)
 .PHONY: conformance
 conformance: $(conformance_programs)
 	$(SHELL) $(top_srcdir)/conformance/report $(top_builddir)
+
+# The oracle (docs/oracle.md): every covered catalogue example as a Python
+# script run against CPython's multiprocessing, asserting what the C tests
+# assert.  `make oracle` runs them (skipped, exit 77, without python3).
+oracle_scripts = \
+	conformance/oracle/ex_000_01.py \
+	conformance/oracle/ex_000_02.py \
+	conformance/oracle/ex_000_03.py \
+	conformance/oracle/ex_000_04.py \
+	conformance/oracle/ex_000_05.py \
+	conformance/oracle/ex_000_06.py \
+	conformance/oracle/ex_000_07.py \
+	conformance/oracle/ex_000_08.py \
+	conformance/oracle/ex_000_09.py \
+	conformance/oracle/ex_000_10.py \
+	conformance/oracle/ex_000_11.py \
+	conformance/oracle/ex_000_12.py \
+	conformance/oracle/ex_000_13.py \
+	conformance/oracle/ex_000_14.py \
+	conformance/oracle/ex_000_15.py \
+	conformance/oracle/ex_001_01.py \
+	conformance/oracle/ex_001_02.py \
+	conformance/oracle/ex_001_03.py \
+	conformance/oracle/ex_001_04.py \
+	conformance/oracle/ex_001_05.py \
+	conformance/oracle/ex_002_01.py \
+	conformance/oracle/ex_002_02.py \
+	conformance/oracle/ex_002_03.py \
+	conformance/oracle/ex_002_04.py \
+	conformance/oracle/ex_002_05.py \
+	conformance/oracle/ex_002_06.py \
+	conformance/oracle/ex_002_07.py \
+	conformance/oracle/ex_002_08.py \
+	conformance/oracle/ex_002_09.py \
+	conformance/oracle/ex_002_10.py \
+	conformance/oracle/ex_002_11.py \
+	conformance/oracle/ex_002_12.py \
+	conformance/oracle/ex_002_13.py \
+	conformance/oracle/ex_002_14.py \
+	conformance/oracle/ex_002_15.py \
+	conformance/oracle/ex_002_16.py \
+	conformance/oracle/ex_002_17.py \
+	conformance/oracle/ex_002_18.py \
+	conformance/oracle/ex_003_02.py \
+	conformance/oracle/ex_003_03.py \
+	conformance/oracle/ex_003_04.py \
+	conformance/oracle/ex_003_05.py \
+	conformance/oracle/ex_003_06.py \
+	conformance/oracle/ex_003_07.py \
+	conformance/oracle/ex_003_08.py \
+	conformance/oracle/ex_003_11.py \
+	conformance/oracle/ex_003_12.py \
+	conformance/oracle/ex_004_01.py \
+	conformance/oracle/ex_004_02.py \
+	conformance/oracle/ex_004_03.py
+dist_noinst_SCRIPTS += conformance/oracle/run
+EXTRA_DIST += $(oracle_scripts) \
+	conformance/oracle/oracle_lib.py \
+	conformance/oracle/pipe_eof.py
+
+.PHONY: oracle
+oracle:
+	$(SHELL) $(top_srcdir)/conformance/oracle/run $(top_srcdir)/conformance/oracle
