@@ -13,3 +13,6 @@ dist_doc_DATA += docs/pipe.md
 dist_doc_DATA += docs/queue.md
 dist_doc_DATA += docs/pool.md
 dist_doc_DATA += docs/executor.md
+dist_doc_DATA += docs/manager.md
+dist_doc_DATA += docs/fuzzing.md
+dist_doc_DATA += docs/oracle.md
