@@ -3,7 +3,9 @@
 #define MPT_SUITE "barrier"
 #include "harness.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 struct n_waiting_arg {
   mproc_barrier *b;
@@ -337,6 +339,97 @@ MPT_TEST(barrier_wait_timeout_breaks_it_for_everyone, "EX-002-14",
     mproc_barrier_free(b);
     mproc_array_free(arr);
   }
+}
+
+/* True once process *p is stopped (state T in /proc/PID/stat). */
+static bool is_stopped(void *p)
+{
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)*(pid_t *)p);
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+  if (f)
+    fclose(f);
+  buf[n] = '\0';
+  char *rp = strrchr(buf, ')');
+  return rp != NULL && rp[1] == ' ' && (rp[2] == 'T' || rp[2] == 't');
+}
+
+MPT_TEST(barrier_wait_times_out_while_previous_generation_resets, "EX-002-14",
+         "A party arriving while a reset generation still has a waiter inside "
+         "waits for it within its own limit; when the limit expires it gets "
+         "EAGAIN (timeout 0) or ETIMEDOUT no sooner than the limit, and the "
+         "barrier is broken.")
+{
+  mproc_barrier *b;
+  mproc_process procs[1];
+  struct party_arg args[1];
+  mproc_array *arr;
+  int64_t *slots = mpt_scratch(&arr, 2);
+  pid_t pid;
+  double t0;
+
+  MPT_OK(mproc_barrier_new(&b, 2, NULL, NULL, MPROC_FOREVER));
+  spawn_parties(procs, args, 1, b, 1, mpt_scale(30), slots);
+  await_waiting(b, 1);
+  /* The waiter cannot leave while stopped: its generation stays inside. */
+  pid = mproc_process_pid(&procs[0]);
+  ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+  ck_assert_msg(mpt_poll_until(is_stopped, &pid, mpt_scale(10)),
+                "the waiter did not stop");
+  MPT_OK(mproc_barrier_reset(b));
+  MPT_ERR(mproc_barrier_wait(b, 0, NULL), MPROC_EAGAIN);
+  ck_assert(mproc_barrier_broken(b));
+  MPT_OK(mproc_barrier_reset(b)); /* still inside: resetting again */
+  t0 = mpt_now();
+  MPT_ERR(mproc_barrier_wait(b, 0.2, NULL), MPROC_ETIMEDOUT);
+  MPT_ELAPSED_WITHIN(mpt_now() - t0, 0.2, 0.2 + mpt_scale(2));
+  ck_assert(mproc_barrier_broken(b));
+  ck_assert_int_eq(kill(pid, SIGCONT), 0);
+  mpt_join_all(procs, 1);
+  ck_assert_msg(slots[0] == MPROC_EBROKEN, "the waiter got %s",
+                mproc_err_name((int)slots[0]));
+  MPT_ERR(mproc_barrier_wait(b, 0, NULL), MPROC_EBROKEN);
+  mproc_barrier_free(b);
+  mproc_array_free(arr);
+}
+
+/* An action that kills its process: the party dies inside the barrier. */
+static int die_in_action(void *p)
+{
+  (void)p;
+  raise(SIGKILL);
+  return 0;
+}
+
+MPT_TEST(barrier_party_dying_in_the_action_breaks_it, "EX-002-14",
+         "When the last party dies inside the action, the next call on the "
+         "barrier finds it broken: that wait gets EBROKEN, the party still "
+         "waiting is woken with EBROKEN without waiting for its own limit, "
+         "and broken() is true.")
+{
+  mproc_barrier *b;
+  mproc_process procs[2];
+  struct party_arg args[2];
+  mproc_array *arr;
+  int64_t *slots = mpt_scratch(&arr, 4);
+  double t0;
+
+  MPT_OK(mproc_barrier_new(&b, 2, die_in_action, NULL, MPROC_FOREVER));
+  spawn_parties(procs, args, 1, b, 1, mpt_scale(60), slots);
+  await_waiting(b, 1);
+  args[1] = (struct party_arg){b, 1, mpt_scale(60), slots, 1};
+  mpt_spawn(&procs[1], 1, party, &args[1]);
+  mpt_join_expect(&procs[1], -9);
+  t0 = mpt_now();
+  MPT_ERR(mproc_barrier_wait(b, 0, NULL), MPROC_EBROKEN);
+  ck_assert(mproc_barrier_broken(b));
+  mpt_join_all(procs, 1);
+  MPT_ELAPSED_WITHIN(mpt_now() - t0, 0, mpt_scale(5));
+  ck_assert_msg(slots[0] == MPROC_EBROKEN, "the waiting party got %s",
+                mproc_err_name((int)slots[0]));
+  mproc_barrier_free(b);
+  mproc_array_free(arr);
 }
 
 static int failing_action(void *p)

@@ -295,6 +295,85 @@ static int wait_once(void *p)
 
 static const unsigned notify_counts[] = {0, 1, 2, 3, 5};
 
+MPT_TEST(condition_notify_passes_over_dead_and_timed_out_waiters, "EX-002-13",
+         "A waiter that died inside wait and one that timed out do not "
+         "swallow a notification: with a live waiter queued between them, "
+         "notify(1) wakes it.")
+{
+  mproc_process first, live;
+  mproc_array *arr;
+  int64_t *s = mpt_scratch(&arr, 2);
+  struct notify_arg a;
+
+  MPT_OK(mproc_condition_new(&a.c, NULL));
+  MPT_OK(mproc_semaphore_new(&a.ready, 0));
+  MPT_OK(mproc_semaphore_new(&a.done, 0));
+  a.waiting = &s[0];
+  a.woken = &s[1];
+  /* Each waiter is inside wait once the lock is free for us again: the
+   * first one, then the live one, then this process (with a limit). */
+  mpt_spawn(&first, 1, wait_once, &a);
+  MPT_OK(mproc_semaphore_acquire(a.ready, mpt_scale(30)));
+  MPT_OK(mproc_condition_acquire(a.c, mpt_scale(30)));
+  MPT_OK(mproc_condition_release(a.c));
+  mpt_spawn(&live, 1, wait_once, &a);
+  MPT_OK(mproc_semaphore_acquire(a.ready, mpt_scale(30)));
+  MPT_OK(mproc_condition_acquire(a.c, mpt_scale(30)));
+  ck_assert_int_eq(*a.waiting, 2);
+  MPT_ERR(mproc_condition_wait(a.c, 0.1), MPROC_ETIMEDOUT);
+  MPT_OK(mproc_process_kill(&first));
+  mpt_join_expect(&first, -9);
+  MPT_OK(mproc_condition_notify(a.c, 1));
+  MPT_OK(mproc_condition_release(a.c));
+  MPT_OK(mproc_semaphore_acquire(a.done, mpt_scale(30)));
+  mpt_join_all(&live, 1);
+  ck_assert_int_eq(*a.woken, 1);
+  mproc_semaphore_free(a.ready);
+  mproc_semaphore_free(a.done);
+  mproc_condition_free(a.c);
+  mproc_array_free(arr);
+}
+
+/* Child: takes the lock once the parent waits, notifies, and exits still
+ * holding it. */
+static int notify_and_die_holding(void *p)
+{
+  mproc_condition *c = p;
+  MPT_CHILD_OK(mproc_condition_acquire(c, mpt_scale(30)));
+  MPT_CHILD_OK(mproc_condition_notify(c, 1));
+  return 0;
+}
+
+static bool count_and_refuse(void *p)
+{
+  ++*(int *)p;
+  return false;
+}
+
+MPT_TEST(condition_wait_for_returns_eownerdead_without_the_predicate, "EX-002-13",
+         "When the lock's holder dies after notifying, wait_for returns "
+         "EOWNERDEAD at once with the lock held, without evaluating the "
+         "predicate again.")
+{
+  for (int k = OVER_LOCK; k <= OVER_RLOCK; k++) {
+    mproc_lock *ext;
+    mproc_condition *c = new_condition((enum ckind)k, &ext);
+    mproc_process p;
+    int evaluations = 0;
+
+    MPT_OK(mproc_condition_acquire(c, 0));
+    start(&p, notify_and_die_holding, c);
+    MPT_ERR(mproc_condition_wait_for(c, count_and_refuse, &evaluations,
+                                     mpt_scale(30)),
+            MPROC_EOWNERDEAD);
+    ck_assert_msg(evaluations == 1, "%s: the predicate ran %d times",
+                  ckind_name((enum ckind)k), evaluations);
+    MPT_OK(mproc_condition_release(c));
+    mpt_join_all(&p, 1);
+    free_condition(c, ext);
+  }
+}
+
 MPT_TEST(condition_notify_n_wakes_exactly_n_waiters, "EX-002-13 EX-004-01",
          "With three processes waiting, notify(n) wakes exactly min(n, 3) of "
          "them and notify_all the rest.")

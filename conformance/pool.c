@@ -1202,6 +1202,40 @@ MPT_TEST(pool_terminate_while_busy_cancels_running_and_queued_work, "EX-000-13",
   gates_free();
 }
 
+MPT_TEST(pool_terminate_cancels_a_hundred_queued_jobs, "EX-000-13",
+         "terminate with one task running and a hundred queued behind it "
+         "fails every one of them with ECANCELLED, each error callback "
+         "having run once by the time join returns.")
+{
+  enum { N = 100 };
+  struct cb_log log = {0};
+  mproc_callbacks cb = {log_result, log_error, &log};
+  mproc_pool *p;
+  mproc_async_result *r[N + 1];
+  mproc_obj *zero = anchor(mproc_obj_int(0)), *res = NULL;
+  mproc_task_error err;
+  remember_caller();
+  gates_new();
+  p = pool_new(1);
+  MPT_OK(mproc_pool_apply_async(p, gated, zero, &cb, &r[0]));
+  wait_started(0);
+  for (int i = 1; i <= N; i++)
+    MPT_OK(mproc_pool_apply_async(p, square, zero, &cb, &r[i]));
+  MPT_OK(mproc_pool_terminate(p));
+  MPT_OK(mproc_pool_join(p, mpt_scale(5)));
+  expect_no_child();
+  ck_assert_int_eq(log.errors, N + 1);
+  ck_assert_int_eq(log.results, 0);
+  expect_in_parent_result_thread(&log);
+  for (int i = 0; i <= N; i++) {
+    MPT_ERR(mproc_async_result_get(r[i], 0, &res, &err), MPROC_ECANCELLED);
+    mproc_async_result_free(r[i]);
+  }
+  mproc_obj_free(zero);
+  mproc_pool_free(p);
+  gates_free();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Failures                                                                 */
 /* ------------------------------------------------------------------------ */

@@ -481,6 +481,49 @@ MPT_TEST(process_join_timeout_leaves_child_running, "EX-000-01",
   mproc_event_free(go);
 }
 
+/* Child: sets the event `arg` after a moment (a bounded wait on an event
+ * nobody sets), so that a join is likely to be blocking by then. */
+static int set_after_a_moment(void *arg)
+{
+  mproc_event *idle;
+  MPT_CHILD_OK(mproc_event_new(&idle));
+  MPT_CHILD_ERR(mproc_event_wait(idle, 0.1), MPROC_ETIMEDOUT);
+  mproc_event_free(idle);
+  MPT_CHILD_OK(mproc_event_set(arg));
+  return 0;
+}
+
+static int wait_then_return_3(void *arg)
+{
+  MPT_CHILD_OK(mproc_event_wait(arg, mpt_scale(60)));
+  return 3;
+}
+
+MPT_TEST(process_join_without_limit_waits_for_the_child, "EX-000-01",
+         "join with MPROC_FOREVER, or with a finite limit too long for one "
+         "poll (1e8 s), blocks until the child exits, reaps it and returns "
+         "0 with the child's exit code kept; joining again returns at once.")
+{
+  static const double limits[] = {MPROC_FOREVER, 1e8};
+  for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+    mproc_process child, helper;
+    mproc_event *go;
+    int code = -1;
+
+    MPT_OK(mproc_event_new(&go));
+    start_target(&child, wait_then_return_3, go, NULL);
+    start_target(&helper, set_after_a_moment, go, NULL);
+    MPT_OK(mproc_process_join(&child, limits[i]));
+    ck_assert(!mproc_process_is_alive(&child));
+    MPT_OK(mproc_process_exitcode(&child, &code));
+    ck_assert_int_eq(code, 3);
+    MPT_OK(mproc_process_join(&child, limits[i]));
+    mpt_join_expect(&child, 3);
+    mpt_join_all(&helper, 1);
+    mproc_event_free(go);
+  }
+}
+
 static bool not_alive(void *p) { return !mproc_process_is_alive(p); }
 
 MPT_TEST(process_is_alive_false_before_start_and_after_exit, "EX-000-01",

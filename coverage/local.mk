@@ -6,8 +6,9 @@ COVERAGE_BRANCH_MIN = 85
 COVERAGE_OUT = $(top_builddir)/coverage
 
 GCOVR_FLAGS = --root $(top_srcdir) --object-directory $(top_builddir) \
-	--filter '$(abs_top_srcdir)/ref/' --exclude-unreachable-branches \
-	--exclude-throw-branches --gcov-ignore-parse-errors=negative_hits.warn_once_per_file
+	--filter '$(abs_top_srcdir)/ref/' --exclude '$(abs_top_srcdir)/ref/tests/' \
+	--exclude-unreachable-branches \
+	--exclude-throw-branches --gcov-ignore-parse-errors
 
 if COVERAGE
 coverage:

@@ -18,6 +18,8 @@ struct mproc_barrier {
   _Atomic uint32_t seq;
   uint32_t parties;
   uint32_t count;
+  uint32_t gen; /* bumped at each release: a released party knows it was
+                   released whatever the state is by the time it wakes */
   int32_t state;
   double timeout;
   mproc_barrier_action_fn action; /* same address in forked children */
@@ -44,12 +46,17 @@ int mproc_barrier_new(mproc_barrier **out, unsigned parties,
   return 0;
 }
 
+static void notify_all(mproc_barrier *b);
+
 static void lock(mproc_barrier *b) {
   mproc__deadline never = {.never = true};
   /* A party that died inside this short critical section may have left
-   * the counts half-updated: nobody can trust this generation any more. */
-  if (mproc__lockbody_acquire(&b->lock, &never) == MPROC_EOWNERDEAD)
+   * the counts half-updated: nobody can trust this generation any more.
+   * Its sleeping waiters learn it now, not at their own deadlines. */
+  if (mproc__lockbody_acquire(&b->lock, &never) == MPROC_EOWNERDEAD) {
     b->state = BROKEN;
+    notify_all(b);
+  }
 }
 
 static void unlock(mproc_barrier *b) { mproc__lockbody_release(&b->lock); }
@@ -112,19 +119,21 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
       rc = MPROC_EBROKEN;
     } else {
       b->state = DRAINING;
+      b->gen++;
       notify_all(b);
     }
   } else {
-    while (b->state == FILLING) {
+    uint32_t gen = b->gen;
+    while (b->state == FILLING && b->gen == gen) {
       int w = wait_change(b, &d);
-      if (w != 0 && b->state == FILLING) {
+      if (w != 0 && b->state == FILLING && b->gen == gen) {
         break_barrier(b);
         rc = w;
         break;
       }
     }
-    if (rc == 0 && b->state != DRAINING)
-      rc = MPROC_EBROKEN;
+    if (rc == 0 && b->gen == gen)
+      rc = MPROC_EBROKEN; /* broken or reset before the release */
   }
 
   /* Leave: the last one out of a drained or reset generation reopens it. */

@@ -13,12 +13,6 @@ void mproc__monotonic(struct timespec *ts) {
   clock_gettime(CLOCK_MONOTONIC, ts);
 }
 
-double mproc__monotonic_seconds(void) {
-  struct timespec ts;
-  mproc__monotonic(&ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int mproc__deadline_init(mproc__deadline *d, double timeout, double dflt) {
   if (isnan(timeout))
     return MPROC_EINVAL;

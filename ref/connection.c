@@ -74,7 +74,7 @@ int mproc_pipe(mproc_conn **end1, mproc_conn **end2,
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return errno == ENOMEM || errno == ENOBUFS ? MPROC_ENOMEM
-                                                : MPROC_ERESOURCE;
+                                                : MPROC_ERESOURCE; /* LCOV_EXCL_BR_LINE: socketpair(2) runs out of kernel memory only on a starved machine; tests reach EMFILE (ERESOURCE) */
   mproc_conn *a = conn_new(sv[0], true, !one_way, max);
   mproc_conn *b = conn_new(sv[1], !one_way, true, max);
   if (a == NULL || b == NULL) {
@@ -109,8 +109,8 @@ static int send_all(int fd, const unsigned char *p, size_t n) {
         continue;
       if (errno == EPIPE || errno == ECONNRESET)
         return MPROC_EEOF;
-      if (errno == ENOBUFS || errno == ENOMEM)
-        return MPROC_ENOMEM;
+      if (errno == ENOBUFS || errno == ENOMEM) /* LCOV_EXCL_BR_LINE: kernel out of memory, see below */
+        return MPROC_ENOMEM; /* LCOV_EXCL_LINE: send(2) on an AF_UNIX stream socket fails with ENOBUFS/ENOMEM only when the kernel is out of memory, which no test can arrange */
       return MPROC_ESYS;
     }
     p += k;
@@ -132,11 +132,12 @@ int mproc_conn_send_bytes(mproc_conn *c, const void *buf, size_t len) {
   unsigned char hdr[12];
   size_t hlen = 4;
   uint64_t n = len;
-  if (n >= 0xffffffffu) {
+  if (n >= 0xffffffffu) { /* LCOV_EXCL_START: a message of 4 GiB or more: more memory and time than a test may take */
     memset(hdr, 0xff, 4);
     for (int i = 0; i < 8; i++)
       hdr[4 + i] = (unsigned char)(n >> (56 - 8 * i));
     hlen = 12;
+    /* LCOV_EXCL_STOP */
   } else {
     for (int i = 0; i < 4; i++)
       hdr[i] = (unsigned char)(n >> (24 - 8 * i));
@@ -279,7 +280,7 @@ static int fill(mproc_conn *c) {
       c->eof = true;
       return 1;
     }
-    return errno == ENOMEM ? MPROC_ENOMEM : MPROC_ESYS;
+    return errno == ENOMEM ? MPROC_ENOMEM : MPROC_ESYS; /* LCOV_EXCL_LINE: recv(2) on a connected AF_UNIX stream socket fails otherwise only when the kernel is out of memory */
   }
   if (direct)
     c->body_have += (size_t)k;

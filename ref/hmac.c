@@ -133,11 +133,11 @@ int mproc__random(void *buf, size_t n) {
   unsigned char *p = buf;
   while (n > 0) {
     ssize_t k = getrandom(p, n, 0);
-    if (k < 0) {
+    if (k < 0) { /* LCOV_EXCL_START: getrandom(2) of at most 32 bytes without GRND_NONBLOCK neither fails nor is interrupted once the kernel's pool is initialised (early boot only) */
       if (errno == EINTR)
         continue;
       return MPROC_ERESOURCE;
-    }
+    } /* LCOV_EXCL_STOP */
     p += k;
     n -= (size_t)k;
   }

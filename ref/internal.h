@@ -44,7 +44,6 @@ bool mproc__deadline_slice(const mproc__deadline *d, long ms,
                            struct timespec *out);
 
 void mproc__monotonic(struct timespec *ts);
-double mproc__monotonic_seconds(void);
 
 /* ---- futexes (futex.c) ---- */
 

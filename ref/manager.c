@@ -72,8 +72,8 @@ static int handshake(mproc_conn *c, const unsigned char *key, size_t keylen,
   /* Now make sure the server knows the key too. */
   unsigned char msg[sizeof MGR_CHALLENGE - 1 + MGR_NONCE];
   memcpy(msg, MGR_CHALLENGE, hl);
-  if ((rc = mproc__random(msg + hl, MGR_NONCE)) != 0)
-    return rc;
+  if ((rc = mproc__random(msg + hl, MGR_NONCE)) != 0) /* LCOV_EXCL_BR_LINE: mproc__random() cannot fail (see hmac.c) */
+    return rc; /* LCOV_EXCL_LINE: as above */
   if ((rc = mproc_conn_send_bytes(c, msg, sizeof msg)) != 0)
     return rc;
   if ((rc = mproc_conn_recv_bytes(c, &buf, &len, limit)) != 0)
@@ -218,8 +218,9 @@ static int call(mproc_manager *m, mproc_obj *req, mproc_obj **result) {
 static mproc_obj *request(int op, int64_t id, const mproc_obj *a,
                           const mproc_obj *b, const mproc_obj *c) {
   mproc_obj *r = mproc_obj_list();
-  mproc_obj_list_append(r, mproc_obj_int(op));
-  int rc = mproc_obj_list_append(r, mproc_obj_int(id));
+  int rc = mproc_obj_list_append(r, mproc_obj_int(op));
+  if (rc == 0) /* else [id, ...] would be taken for another operation */
+    rc = mproc_obj_list_append(r, mproc_obj_int(id));
   const mproc_obj *args[3] = {a, b, c};
   for (int i = 0; i < 3 && args[i] != NULL && rc == 0; i++)
     rc = mproc_obj_list_append(r, mproc_obj_copy(args[i]));
@@ -287,8 +288,8 @@ int mproc_manager_start(mproc_manager **out,
   if (opts != NULL && opts->authkey != NULL) {
     key = opts->authkey;
     keylen = opts->authkey_len;
-  } else if (mproc__random(rnd, sizeof rnd) != 0) {
-    return MPROC_ERESOURCE;
+  } else if (mproc__random(rnd, sizeof rnd) != 0) { /* LCOV_EXCL_BR_LINE: mproc__random() cannot fail (see hmac.c) */
+    return MPROC_ERESOURCE; /* LCOV_EXCL_LINE: as above */
   }
   mproc_manager *m =
       alloc_manager(key, keylen, opts != NULL ? opts->max_message : 0);
@@ -666,8 +667,10 @@ static int ns_call(mproc_proxy *ns, int op, const char *name,
   if (name == NULL)
     return MPROC_EINVAL;
   mproc_obj *k = mproc_obj_str(name);
-  if (k == NULL)
-    return MPROC_EINVAL; /* not UTF-8 (or no memory) */
+  if (k == NULL) /* not UTF-8, or no memory */
+    return mproc__utf8_valid((const unsigned char *)name, strlen(name))
+               ? MPROC_ENOMEM
+               : MPROC_EINVAL;
   mproc_obj *no = op == OP_NS_GET ? mproc_obj_bool(false) : NULL;
   int rc = pcall(ns, K_NS, op, k, op == OP_NS_GET ? no : value, NULL, out);
   mproc_obj_free(no);

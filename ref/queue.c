@@ -76,7 +76,7 @@ static int queue_new(mproc_queue **out, const mproc_queue_options *o,
   if (ring == MAP_FAILED) {
     mproc__shm_free(sh);
     free(q);
-    return errno == ENOMEM ? MPROC_ENOMEM : MPROC_ERESOURCE;
+    return errno == ENOMEM ? MPROC_ENOMEM : MPROC_ERESOURCE; /* LCOV_EXCL_BR_LINE: as in shm.c, only ENOMEM can be provoked */
   }
   mproc__lockbody_init(&sh->lock, false);
   sh->capacity = cap;

@@ -12,15 +12,15 @@ typedef struct shm_header {
 } shm_header;
 
 void *mproc__shm_alloc(size_t size, int *err) {
-  if (size > SIZE_MAX - sizeof(shm_header)) {
+  if (size > SIZE_MAX - sizeof(shm_header)) { /* LCOV_EXCL_START: a guard: callers pass fixed sizes, and mproc_array_new refuses lengths that come near SIZE_MAX (ERANGE) */
     *err = MPROC_ENOMEM;
     return NULL;
-  }
+  } /* LCOV_EXCL_STOP */
   size_t total = size + sizeof(shm_header);
   void *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    *err = errno == ENOMEM ? MPROC_ENOMEM : MPROC_ERESOURCE;
+    *err = errno == ENOMEM ? MPROC_ENOMEM : MPROC_ERESOURCE; /* LCOV_EXCL_BR_LINE: an anonymous shared mmap(2) fails with ENOMEM (address space or map count; tests provoke the first) or with ENFILE, the system-wide file table, which a test cannot fill */
     return NULL;
   }
   shm_header *h = p;

@@ -312,14 +312,23 @@ void mproc__job_error(const mproc__job *j, mproc_task_error *err) {
 
 /* ---- the worker process ---- */
 
+/* [kind, code, message], or NULL when any part of it cannot be made: a
+ * partial item would be read as another outcome. */
 static mproc_obj *error_item(int kind, int code, const char *msg) {
   mproc_obj *it = mproc_obj_list();
-  mproc_obj_list_append(it, mproc_obj_int(kind));
-  mproc_obj_list_append(it, mproc_obj_int(code));
-  /* A message cut in the middle of a UTF-8 sequence is not valid UTF-8. */
-  mproc_obj *m = mproc_obj_str(msg);
-  mproc_obj_list_append(it, m ? m : mproc_obj_str("(message not UTF-8)"));
-  return it;
+  if (mproc_obj_list_append(it, mproc_obj_int(kind)) == 0 &&
+      mproc_obj_list_append(it, mproc_obj_int(code)) == 0) {
+    /* A message cut in the middle of a UTF-8 sequence is not valid UTF-8
+     * (but a valid one that could not be copied is no reason to say so). */
+    mproc_obj *m = mproc_obj_str(msg);
+    if (m == NULL &&
+        !mproc__utf8_valid((const unsigned char *)msg, strlen(msg)))
+      m = mproc_obj_str("(message not UTF-8)");
+    if (mproc_obj_list_append(it, m) == 0)
+      return it;
+  }
+  mproc_obj_free(it);
+  return NULL;
 }
 
 static mproc_obj *run_one(mproc_task_fn fn, const mproc_obj *arg) {
@@ -328,8 +337,15 @@ static mproc_obj *run_one(mproc_task_fn fn, const mproc_obj *arg) {
   int rc = fn(arg, &out);
   if (rc == 0) {
     mproc_obj *it = mproc_obj_list();
-    mproc_obj_list_append(it, mproc_obj_int(0));
-    mproc_obj_list_append(it, out ? out : mproc_obj_none());
+    if (mproc_obj_list_append(it, mproc_obj_int(0)) != 0) {
+      mproc_obj_free(out); /* [out] alone would be read as an error */
+      mproc_obj_free(it);
+      return NULL;
+    }
+    if (mproc_obj_list_append(it, out ? out : mproc_obj_none()) != 0) {
+      mproc_obj_free(it);
+      return NULL;
+    }
     return it;
   }
   mproc_obj_free(out);
@@ -352,10 +368,18 @@ static int send_obj(mproc_conn *c, mproc_obj *o) {
 static int send_results(mproc_conn *c, int64_t token, mproc_obj *results,
                         size_t max_message) {
   mproc_obj *msg = mproc_obj_list();
-  mproc_obj_list_append(msg, mproc_obj_int(0));
-  mproc_obj_list_append(msg, mproc_obj_int(token));
-  mproc_obj_list_append(msg, results);
-  int rc = msg == NULL ? MPROC_ENOMEM : mproc_conn_send(c, msg);
+  /* All or nothing: [token, results] would read as another message. */
+  if (mproc_obj_list_append(msg, mproc_obj_int(0)) != 0 ||
+      mproc_obj_list_append(msg, mproc_obj_int(token)) != 0) {
+    mproc_obj_free(results);
+    mproc_obj_free(msg);
+    return MPROC_ENOMEM;
+  }
+  if (mproc_obj_list_append(msg, results) != 0) { /* frees results */
+    mproc_obj_free(msg);
+    return MPROC_ENOMEM;
+  }
+  int rc = mproc_conn_send(c, msg);
   if (rc == MPROC_EINVAL || rc == MPROC_EMSGSIZE) {
     size_t room = max_message > 4096 ? max_message - 4096 : 0;
     for (size_t i = 0; i < results->u.c.n; i++) {
@@ -375,6 +399,10 @@ static int send_results(mproc_conn *c, int64_t token, mproc_obj *results,
                mproc_strerror(erc));
       mproc_obj_free(results->u.c.items[i]);
       results->u.c.items[i] = error_item(2, erc, m);
+      if (results->u.c.items[i] == NULL) {
+        mproc_obj_free(msg);
+        return MPROC_ENOMEM; /* the worker exits: its tasks are lost */
+      }
     }
     rc = mproc_conn_send(c, msg);
   }
@@ -392,8 +420,8 @@ static _Noreturn void worker_main(const mproc__engine *e, mproc_conn *c,
   snprintf(name, sizeof name, "ForkPoolWorker-%u", number);
   mproc__become_daemon(name);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != parent)
-    mproc_process_exit(1);
+  if (getppid() != parent) /* LCOV_EXCL_BR_LINE: see below */
+    mproc_process_exit(1); /* LCOV_EXCL_LINE: the parent would have to die between fork() and prctl(); no test can order that */
   signal(SIGTERM, SIG_DFL);
   if (e->o.initializer != NULL) {
     task_err.set = false;
@@ -473,12 +501,12 @@ static int spawn(mproc__engine *e) {
   pid_t pid = fork();
   if (pid != 0)
     mproc__pools_lock();
-  if (pid < 0) {
+  if (pid < 0) { /* LCOV_EXCL_START: fork(2) fails only at RLIMIT_NPROC, which root (the test lanes' user) is exempt from, or when the kernel is out of memory */
     mproc__fd_untrack(mproc_conn_fileno(pe));
     mproc_conn_free(pe);
     mproc_conn_free(we);
     return MPROC_ERESOURCE;
-  }
+  } /* LCOV_EXCL_STOP */
   if (pid == 0)
     worker_main(e, we, parent, number);
   mproc_conn_free(we);
@@ -831,14 +859,10 @@ int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o,
     close(e->evfd);
     free(e->w);
     free(e);
-    return rc == EAGAIN ? MPROC_ERESOURCE : MPROC_ENOMEM;
+    return rc == EAGAIN ? MPROC_ERESOURCE : MPROC_ENOMEM; /* LCOV_EXCL_BR_LINE: glibc's pthread_create reports a stack it cannot map as EAGAIN; no other error applies to default attributes */
   }
   *out = e;
   return 0;
-}
-
-unsigned mproc__engine_processes(const mproc__engine *e) {
-  return e->o.processes;
 }
 
 int mproc__engine_submit(mproc__engine *e, mproc__job_kind kind,

@@ -99,8 +99,6 @@ int mproc__engine_join(mproc__engine *e, const mproc__deadline *d);
 /* Terminates, joins and frees. */
 void mproc__engine_free(mproc__engine *e);
 
-unsigned mproc__engine_processes(const mproc__engine *e);
-
 /* Cancels a pending future's job (lock held).  Returns 0 or ESTATE. */
 int mproc__job_cancel(mproc__job *j);
 
