@@ -18,6 +18,9 @@ struct mproc_barrier {
   _Atomic uint32_t seq;
   uint32_t parties;
   uint32_t count;
+  _Atomic uint32_t asleep; /* parties that have left the critical section
+                              to sleep: what n_waiting reports, so that a
+                              party counted there no longer holds the lock */
   uint32_t gen; /* bumped at each release: a released party knows it was
                    released whatever the state is by the time it wakes */
   int32_t state;
@@ -71,6 +74,7 @@ static void notify_all(mproc_barrier *b) {
 static int wait_change(mproc_barrier *b, const mproc__deadline *d) {
   uint32_t s = atomic_load(&b->seq);
   unlock(b);
+  atomic_fetch_add(&b->asleep, 1);
   int rc = 0;
   if (d->poll || mproc__deadline_passed(d))
     rc = mproc__deadline_error(d);
@@ -78,6 +82,7 @@ static int wait_change(mproc_barrier *b, const mproc__deadline *d) {
                MPROC_ETIMEDOUT &&
            atomic_load(&b->seq) == s)
     rc = mproc__deadline_error(d);
+  atomic_fetch_sub(&b->asleep, 1);
   lock(b);
   return rc;
 }
@@ -183,8 +188,12 @@ unsigned mproc_barrier_parties(mproc_barrier *b) {
 unsigned mproc_barrier_n_waiting(mproc_barrier *b) {
   if (b == NULL)
     return 0;
+  /* Parties of the filling generation that are blocked (outside the
+   * critical section): a party still inside it is not waiting yet. */
   int32_t state = __atomic_load_n(&b->state, __ATOMIC_SEQ_CST);
-  return state == FILLING ? __atomic_load_n(&b->count, __ATOMIC_SEQ_CST) : 0;
+  uint32_t count = __atomic_load_n(&b->count, __ATOMIC_SEQ_CST);
+  uint32_t asleep = atomic_load(&b->asleep);
+  return state == FILLING ? (asleep < count ? asleep : count) : 0;
 }
 
 bool mproc_barrier_broken(mproc_barrier *b) {

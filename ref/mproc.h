@@ -397,7 +397,8 @@ MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout,
 MPROC_EXTERN int mproc_barrier_abort(mproc_barrier *b);
 MPROC_EXTERN int mproc_barrier_reset(mproc_barrier *b);
 
-/* Snapshots, taken without waiting; 0 / false for NULL. */
+/* Snapshots, taken without waiting; 0 / false for NULL.  n_waiting counts
+ * the parties of the filling generation that are blocked in wait. */
 MPROC_EXTERN unsigned mproc_barrier_parties(mproc_barrier *b);
 MPROC_EXTERN unsigned mproc_barrier_n_waiting(mproc_barrier *b);
 MPROC_EXTERN bool mproc_barrier_broken(mproc_barrier *b);
