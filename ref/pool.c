@@ -83,9 +83,12 @@ int mproc_pool_imap_unordered(mproc_pool *pool, mproc_task_fn fn,
                 chunksize ? chunksize : 1, false, NULL, (void **)out);
 }
 
-/* Submits and waits without limit. */
-static int blocking(int rc, mproc_async_result *r, mproc_obj **result,
-                    mproc_task_error *err) {
+/* Submits and waits without limit.  A pool already broken refuses the
+ * submission; the caller still learns why, as from get(). */
+static int blocking(mproc_pool *pool, int rc, mproc_async_result *r,
+                    mproc_obj **result, mproc_task_error *err) {
+  if (rc == MPROC_EBROKEN)
+    mproc__engine_broken_error(pool->eng, err);
   if (rc != 0)
     return rc;
   rc = mproc_async_result_get(r, MPROC_FOREVER, result, err);
@@ -100,7 +103,7 @@ int mproc_pool_apply(mproc_pool *pool, mproc_task_fn fn,
     return MPROC_EINVAL;
   mproc_async_result *r = NULL;
   int rc = mproc_pool_apply_async(pool, fn, arg, NULL, &r);
-  return blocking(rc, r, result, err);
+  return blocking(pool, rc, r, result, err);
 }
 
 int mproc_pool_map(mproc_pool *pool, mproc_task_fn fn, const mproc_obj *args,
@@ -110,7 +113,7 @@ int mproc_pool_map(mproc_pool *pool, mproc_task_fn fn, const mproc_obj *args,
     return MPROC_EINVAL;
   mproc_async_result *r = NULL;
   int rc = mproc_pool_map_async(pool, fn, args, chunksize, NULL, &r);
-  return blocking(rc, r, result, err);
+  return blocking(pool, rc, r, result, err);
 }
 
 int mproc_pool_starmap(mproc_pool *pool, mproc_task_fn fn,
@@ -120,7 +123,7 @@ int mproc_pool_starmap(mproc_pool *pool, mproc_task_fn fn,
     return MPROC_EINVAL;
   mproc_async_result *r = NULL;
   int rc = mproc_pool_starmap_async(pool, fn, args, chunksize, NULL, &r);
-  return blocking(rc, r, result, err);
+  return blocking(pool, rc, r, result, err);
 }
 
 /* Waits until the job is ready (lock held). */

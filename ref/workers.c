@@ -1006,6 +1006,14 @@ void mproc__engine_cancel_pending(mproc__engine *e) {
   mproc__pools_unlock();
 }
 
+void mproc__engine_broken_error(mproc__engine *e, mproc_task_error *err) {
+  if (err == NULL)
+    return;
+  mproc__pools_lock();
+  *err = e->broken_err;
+  mproc__pools_unlock();
+}
+
 void mproc__engine_close(mproc__engine *e) {
   mproc__pools_lock();
   if (e->state == E_RUNNING)

@@ -92,6 +92,9 @@ void mproc__engine_close(mproc__engine *e);
 void mproc__engine_terminate(mproc__engine *e);
 void mproc__engine_cancel_pending(mproc__engine *e);
 
+/* Fills *err (if not NULL) with why the engine is broken. */
+void mproc__engine_broken_error(mproc__engine *e, mproc_task_error *err);
+
 /* Waits for the result thread to end.  ESTATE if neither closed nor
  * terminated.  Lock not held. */
 int mproc__engine_join(mproc__engine *e, const mproc__deadline *d);
