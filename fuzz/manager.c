@@ -545,7 +545,7 @@ static void check_reply(const unsigned char *b, size_t n) {
                (long long)code);
     /* Requests and the server's state are small here: memory does not run
      * out, so ENOMEM names the wrong condition. */
-    FUZZ_CHECK(code != MPROC_ENOMEM || fuzz_known("manager-enomem"),
+    FUZZ_CHECK(code != MPROC_ENOMEM,
                "the server answered ENOMEM (\"%s\") to a small request",
                mproc_obj_str_value(mproc_obj_list_get(o, 2)));
   }
