@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define SEND_TIMEOUT_S 5
+#define ACCEPT_PAUSE_S 0.05
 
 enum client_state { C_AUTH_DIGEST, C_AUTH_CHALLENGE, C_READY };
 
@@ -59,6 +60,8 @@ typedef struct server {
   size_t nobjs, capobjs;
   parked *parked_head;
   bool stop;
+  bool accept_paused;           /* out of descriptors: see accept_client */
+  mproc__deadline accept_again; /* when to try accepting again */
 } server;
 
 /* ---- replies ---- */
@@ -347,10 +350,12 @@ static mproc_obj *dict_without(const mproc_obj *d, const mproc_obj *key) {
   return n;
 }
 
+/* A timeout travels as a float (the client sends MPROC_FOREVER as +inf);
+ * anything else is a malformed request, not "no limit". */
 static int timeout_of(const mproc_obj *t, mproc__deadline *d) {
-  double secs = MPROC_FOREVER;
-  if (mproc_obj_type_of(t) == MPROC_OBJ_FLOAT)
-    mproc_obj_get_float(t, &secs);
+  double secs;
+  if (mproc_obj_get_float(t, &secs) != 0)
+    return MPROC_EINVAL;
   return mproc__deadline_init(d, secs, MPROC_FOREVER);
 }
 
@@ -643,8 +648,17 @@ static void handle(server *s, client *c, const mproc_obj *req) {
 
 static void accept_client(server *s, int lfd) {
   int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-  if (fd < 0)
+  if (fd < 0) {
+    /* Out of descriptors, the connection stays queued and the listening
+     * socket stays readable: polling it again at once would spin.  Leave
+     * the client waiting in the backlog and look again a little later. */
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+        errno == ENOMEM) {
+      s->accept_paused = true;
+      mproc__deadline_init(&s->accept_again, ACCEPT_PAUSE_S, MPROC_FOREVER);
+    }
     return;
+  }
   struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (s->ncl == s->capcl) {
@@ -795,7 +809,14 @@ _Noreturn void mproc__manager_serve(int listen_fd, const char *dir,
       nanosleep(&nap, NULL);
       continue;
     }
-    p[0].fd = listen_fd;
+    if (s.accept_paused && mproc__deadline_passed(&s.accept_again))
+      s.accept_paused = false;
+    if (s.accept_paused) {
+      int am = mproc__deadline_ms(&s.accept_again, -1);
+      if (ms < 0 || am < ms)
+        ms = am;
+    }
+    p[0].fd = s.accept_paused ? -1 : listen_fd;
     p[0].events = POLLIN;
     p[1].fd = sfd;
     p[1].events = POLLIN;

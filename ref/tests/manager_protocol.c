@@ -271,6 +271,13 @@ START_TEST(protocol_bad_requests_get_error_replies) {
                "bad timeout");
   expect_error(c, L(3, I(OP_EVENT_WAIT), I(ev), F(NAN)), MPROC_EINVAL,
                "bad timeout");
+  /* A timeout that is not a float is malformed, not "no limit" (the event
+   * is clear: treated as no limit, these would block for ever). */
+  expect_error(c, L(3, I(OP_EVENT_WAIT), I(ev), I(1)), MPROC_EINVAL,
+               "bad timeout");
+  expect_error(c, L(3, I(OP_EVENT_WAIT), I(ev), S("1")), MPROC_EINVAL,
+               "bad timeout");
+  expect_error(c, L(2, I(OP_EVENT_WAIT), I(ev)), MPROC_EINVAL, "bad timeout");
   expect_error(c, L(2, I(OP_VALUE_SET), I(v)), MPROC_EINVAL, "no value");
   ck_assert_int_eq(expect_int(c, L(2, I(OP_VALUE_GET), I(v))), 5);
 
