@@ -356,10 +356,10 @@ static bool is_stopped(void *p)
 }
 
 MPT_TEST(barrier_wait_times_out_while_previous_generation_resets, "EX-002-14",
-         "A party arriving while a reset generation still has a waiter inside "
-         "waits for it within its own limit; when the limit expires it gets "
-         "EAGAIN (timeout 0) or ETIMEDOUT no sooner than the limit, and the "
-         "barrier is broken.")
+         "reset abandons a waiter that cannot leave (stopped) at once: a "
+         "party arriving alone afterwards waits within its own limit and gets "
+         "EAGAIN (timeout 0) or ETIMEDOUT no sooner than the limit, breaking "
+         "the barrier; the abandoned waiter, continued, gets EBROKEN.")
 {
   mproc_barrier *b;
   mproc_process procs[1];
@@ -380,7 +380,7 @@ MPT_TEST(barrier_wait_times_out_while_previous_generation_resets, "EX-002-14",
   MPT_OK(mproc_barrier_reset(b));
   MPT_ERR(mproc_barrier_wait(b, 0, NULL), MPROC_EAGAIN);
   ck_assert(mproc_barrier_broken(b));
-  MPT_OK(mproc_barrier_reset(b)); /* still inside: resetting again */
+  MPT_OK(mproc_barrier_reset(b)); /* the stopped waiter is still inside */
   t0 = mpt_now();
   MPT_ERR(mproc_barrier_wait(b, 0.2, NULL), MPROC_ETIMEDOUT);
   MPT_ELAPSED_WITHIN(mpt_now() - t0, 0.2, 0.2 + mpt_scale(2));
@@ -430,6 +430,56 @@ MPT_TEST(barrier_party_dying_in_the_action_breaks_it, "EX-002-14",
                 mproc_err_name((int)slots[0]));
   mproc_barrier_free(b);
   mproc_array_free(arr);
+}
+
+/* An action that kills its process while *flag is set. */
+static int die_in_action_if(void *flag)
+{
+  if (__atomic_load_n((int64_t *)flag, __ATOMIC_SEQ_CST) != 0)
+    raise(SIGKILL);
+  return 0;
+}
+
+MPT_TEST(barrier_reset_after_a_party_died_inside_makes_it_usable, "EX-002-14",
+         "After the last party died inside the action (it stays counted, it "
+         "will never leave), reset still empties the barrier: broken() turns "
+         "false and the next full set of parties passes with indices 0 and "
+         "1.")
+{
+  mproc_barrier *b;
+  mproc_process procs[2];
+  struct party_arg args[2];
+  mproc_array *arr, *flag_arr;
+  int64_t *slots = mpt_scratch(&arr, 4);
+  int64_t *die = mpt_scratch(&flag_arr, 1);
+  unsigned idx = 999;
+
+  *die = 1;
+  MPT_OK(mproc_barrier_new(&b, 2, die_in_action_if, die, MPROC_FOREVER));
+  spawn_parties(procs, args, 1, b, 1, mpt_scale(60), slots);
+  await_waiting(b, 1);
+  args[1] = (struct party_arg){b, 1, mpt_scale(60), slots, 1};
+  mpt_spawn(&procs[1], 1, party, &args[1]);
+  mpt_join_expect(&procs[1], -9);
+  MPT_ERR(mproc_barrier_wait(b, 0, NULL), MPROC_EBROKEN);
+  mpt_join_all(procs, 1);
+  ck_assert_msg(slots[0] == MPROC_EBROKEN, "the waiting party got %s",
+                mproc_err_name((int)slots[0]));
+
+  *die = 0;
+  MPT_OK(mproc_barrier_reset(b));
+  ck_assert(!mproc_barrier_broken(b));
+  ck_assert_uint_eq(mproc_barrier_n_waiting(b), 0);
+  spawn_parties(procs, args, 1, b, 1, mpt_scale(30), slots);
+  MPT_OK(mproc_barrier_wait(b, mpt_scale(30), &idx));
+  mpt_join_all(procs, 1);
+  ck_assert_msg(slots[0] == 0, "the other party got %s",
+                mproc_err_name((int)slots[0]));
+  ck_assert_msg(idx + slots[1] == 1, "indices %u and %lld", idx,
+                (long long)slots[1]);
+  mproc_barrier_free(b);
+  mproc_array_free(arr);
+  mproc_array_free(flag_arr);
 }
 
 static int failing_action(void *p)

@@ -1,7 +1,13 @@
 /* Barrier, after the documented system's algorithm (threading.Barrier):
  * a generation fills, is released ("draining") and must drain completely
  * before the next one may fill.  State changes are made under an internal
- * lock and announced by bumping `seq`, on which waiters sleep. */
+ * lock and announced by bumping `seq`, on which waiters sleep.
+ *
+ * Unlike threads, parties can die inside the barrier and stay counted.  So
+ * reset does not wait for the members of an unreleased generation to leave
+ * (a dead one never would): it abandons them at once, starting a new
+ * `epoch` with an empty count, and they leave with EBROKEN without touching
+ * the new count. */
 #include "internal.h"
 
 #include <limits.h>
@@ -9,9 +15,12 @@
 enum barrier_state {
   FILLING = 0,
   DRAINING = 1,
-  RESETTING = -1,
   BROKEN = -2,
 };
+
+/* Resets remembered: a party that sleeps through more resets than this
+ * cannot tell whether its generation was released first (see left_with). */
+#define RESETS_KEPT 64
 
 struct mproc_barrier {
   mproc__lockbody lock;
@@ -23,6 +32,8 @@ struct mproc_barrier {
                               party counted there no longer holds the lock */
   uint32_t gen; /* bumped at each release: a released party knows it was
                    released whatever the state is by the time it wakes */
+  uint32_t epoch; /* bumped when reset abandons the members of a generation */
+  uint32_t reset_gen[RESETS_KEPT]; /* gen when epoch e began, at e % KEPT */
   int32_t state;
   double timeout;
   mproc_barrier_action_fn action; /* same address in forked children */
@@ -92,6 +103,18 @@ static void break_barrier(mproc_barrier *b) {
   notify_all(b);
 }
 
+/* Whether reset abandoned generation `gen`, joined in `epoch`: the first
+ * reset after the party joined found that generation still unreleased.
+ * Beyond RESETS_KEPT resets the record is gone; such a party was asleep
+ * for all of them, and is treated as abandoned. */
+static bool abandoned(const mproc_barrier *b, uint32_t epoch, uint32_t gen) {
+  if (b->epoch == epoch)
+    return false;
+  if (b->epoch - epoch > RESETS_KEPT)
+    return true;
+  return b->reset_gen[(epoch + 1) % RESETS_KEPT] == gen;
+}
+
 int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
   if (b == NULL)
     return MPROC_EINVAL;
@@ -101,8 +124,8 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
     return rc;
 
   lock(b);
-  /* Wait for a previous generation to drain or reset. */
-  while (b->state == DRAINING || b->state == RESETTING) {
+  /* Wait for a previous generation to drain. */
+  while (b->state == DRAINING) {
     rc = wait_change(b, &d);
     if (rc != 0) {
       break_barrier(b); /* an expired limit breaks it, as documented */
@@ -115,6 +138,7 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
     return MPROC_EBROKEN;
   }
 
+  uint32_t epoch = b->epoch;
   uint32_t my = b->count++;
   if (my + 1 == b->parties) {
     /* Last to arrive: run the action, then release everyone. */
@@ -129,23 +153,27 @@ int mproc_barrier_wait(mproc_barrier *b, double timeout, unsigned *index) {
     }
   } else {
     uint32_t gen = b->gen;
-    while (b->state == FILLING && b->gen == gen) {
+    while (b->state == FILLING && b->gen == gen && b->epoch == epoch) {
       int w = wait_change(b, &d);
-      if (w != 0 && b->state == FILLING && b->gen == gen) {
+      if (w != 0 && b->state == FILLING && b->gen == gen &&
+          b->epoch == epoch) {
         break_barrier(b);
         rc = w;
         break;
       }
     }
-    if (rc == 0 && b->gen == gen)
+    if (abandoned(b, epoch, gen) || (rc == 0 && b->gen == gen))
       rc = MPROC_EBROKEN; /* broken or reset before the release */
   }
 
-  /* Leave: the last one out of a drained or reset generation reopens it. */
-  b->count--;
-  if (b->count == 0 && (b->state == DRAINING || b->state == RESETTING)) {
-    b->state = FILLING;
-    notify_all(b);
+  /* Leave: the last one out of a drained generation reopens the barrier.
+   * An abandoned generation's count is gone already. */
+  if (b->epoch == epoch) {
+    b->count--;
+    if (b->count == 0 && b->state == DRAINING) {
+      b->state = FILLING;
+      notify_all(b);
+    }
   }
   unlock(b);
   if (rc == 0 && index != NULL)
@@ -166,14 +194,16 @@ int mproc_barrier_reset(mproc_barrier *b) {
   if (b == NULL)
     return MPROC_EINVAL;
   lock(b);
+  /* The parties inside (waiting, broken and not yet gone, released and
+   * not yet gone, or dead) are abandoned: the barrier is empty at once.
+   * Those of an unreleased generation leave with EBROKEN; released ones
+   * still return their index (abandoned() tells them apart). */
   if (b->count > 0) {
-    /* Waiters of this generation leave with EBROKEN; the last one out
-     * reopens the barrier. */
-    if (b->state == FILLING || b->state == BROKEN)
-      b->state = RESETTING;
-  } else {
-    b->state = FILLING;
+    b->epoch++;
+    b->reset_gen[b->epoch % RESETS_KEPT] = b->gen;
+    b->count = 0;
   }
+  b->state = FILLING;
   notify_all(b);
   unlock(b);
   return 0;

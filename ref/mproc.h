@@ -390,10 +390,11 @@ MPROC_EXTERN int mproc_barrier_new(mproc_barrier **out, unsigned parties,
 MPROC_EXTERN int mproc_barrier_wait(mproc_barrier *b, double timeout,
                                     unsigned *index);
 
-/* abort breaks the barrier (waiters get EBROKEN); reset makes it usable
- * again after waiters of the current generation got EBROKEN.  They wait
- * only for the barrier's critical section (which includes a running
- * action).  Errors: EINVAL. */
+/* abort breaks the barrier (waiters get EBROKEN); reset empties it and
+ * makes it usable at once: parties still inside (dead ones included) stop
+ * counting, waiters of the unreleased generation get EBROKEN, released ones
+ * keep their index.  They wait only for the barrier's critical section
+ * (which includes a running action).  Errors: EINVAL. */
 MPROC_EXTERN int mproc_barrier_abort(mproc_barrier *b);
 MPROC_EXTERN int mproc_barrier_reset(mproc_barrier *b);
 
