@@ -118,8 +118,10 @@ static void server_init(void) {
 /* Everything the server holds, freed: what is left after this is a leak
  * of the server's own making. */
 static void server_free(void) {
-  for (size_t i = 0; i < S.ncl; i++)
+  for (size_t i = 0; i < S.ncl; i++) {
     mproc_conn_free(S.cl[i].c);
+    free(S.cl[i].out);
+  }
   free(S.cl);
   for (size_t i = 0; i < S.nobjs; i++) {
     sobj *o = &S.objs[i];
@@ -162,16 +164,13 @@ static void transport_begin(void) {}
 /* One turn of mproc__manager_serve's loop, without waiting. */
 static void pump(void) {
   settle(&S);
-  expire(&S);
-  for (size_t i = 0; i < S.ncl; i++)
-    if (S.cl[i].state != C_READY &&
-        mproc__deadline_passed(&S.cl[i].auth_deadline))
-      S.cl[i].dead = true;
+  client_deadlines(&S, expire(&S));
   reap_clients(&S);
   for (size_t i = 0; i < S.ncl; i++) {
-    struct pollfd p = {.fd = mproc_conn_fileno(S.cl[i].c), .events = POLLIN};
+    struct pollfd p = {.fd = mproc_conn_fileno(S.cl[i].c),
+                       .events = client_events(&S.cl[i])};
     if (poll(&p, 1, 0) > 0)
-      read_client(&S, &S.cl[i]);
+      client_ready(&S, &S.cl[i]);
   }
   settle(&S);
   reap_clients(&S);

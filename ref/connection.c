@@ -119,6 +119,20 @@ static int send_all(int fd, const unsigned char *p, size_t n) {
   return 0;
 }
 
+size_t mproc__conn_header(size_t len, unsigned char hdr[12]) {
+  uint64_t n = len;
+  if (n >= 0xffffffffu) { /* LCOV_EXCL_START: a message of 4 GiB or more: more memory and time than a test may take */
+    memset(hdr, 0xff, 4);
+    for (int i = 0; i < 8; i++)
+      hdr[4 + i] = (unsigned char)(n >> (56 - 8 * i));
+    return 12;
+    /* LCOV_EXCL_STOP */
+  }
+  for (int i = 0; i < 4; i++)
+    hdr[i] = (unsigned char)(n >> (24 - 8 * i));
+  return 4;
+}
+
 int mproc_conn_send_bytes(mproc_conn *c, const void *buf, size_t len) {
   int rc = check_open(c);
   if (rc != 0)
@@ -130,18 +144,7 @@ int mproc_conn_send_bytes(mproc_conn *c, const void *buf, size_t len) {
   if (len > c->max_message)
     return MPROC_EMSGSIZE;
   unsigned char hdr[12];
-  size_t hlen = 4;
-  uint64_t n = len;
-  if (n >= 0xffffffffu) { /* LCOV_EXCL_START: a message of 4 GiB or more: more memory and time than a test may take */
-    memset(hdr, 0xff, 4);
-    for (int i = 0; i < 8; i++)
-      hdr[4 + i] = (unsigned char)(n >> (56 - 8 * i));
-    hlen = 12;
-    /* LCOV_EXCL_STOP */
-  } else {
-    for (int i = 0; i < 4; i++)
-      hdr[i] = (unsigned char)(n >> (24 - 8 * i));
-  }
+  size_t hlen = mproc__conn_header(len, hdr);
   /* Small messages go out in one system call, header and body together. */
   if (len <= 4096) {
     unsigned char one[12 + 4096];

@@ -87,5 +87,8 @@ mproc_conn *mproc__conn_wrap(int fd, size_t max_message);
 /* Frees a connection inherited across fork without closing its
  * descriptor (the fork hook already closed it). */
 void mproc__conn_forget(mproc_conn *c);
+/* Writes the frame header for a message of `len` bytes into hdr; returns
+ * its size (4, or 12 from 4 GiB on). */
+size_t mproc__conn_header(size_t len, unsigned char hdr[12]);
 
 #endif

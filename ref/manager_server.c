@@ -29,6 +29,10 @@ typedef struct client {
   unsigned char nonce[MGR_NONCE];
   mproc__deadline auth_deadline;
   bool dead;
+  size_t max_message;
+  unsigned char *out; /* framed replies not yet written: see send_reply */
+  size_t out_len, out_off;
+  mproc__deadline out_deadline; /* cut off if nothing is written by then */
 } client;
 
 typedef struct parked {
@@ -86,22 +90,73 @@ static mproc_obj *error_reply(int code, const char *msg) {
   return r;
 }
 
+/* Replies are queued per client and written without blocking, so that a
+ * client that does not read cannot stall the others.  While a client's
+ * replies wait, its requests are not read (it cannot queue more than its
+ * parked requests' replies), and a client whose socket takes nothing for
+ * SEND_TIMEOUT_S is cut off. */
+static void flush_client(client *c) {
+  while (c->out_off < c->out_len) {
+    ssize_t k = send(mproc_conn_fileno(c->c), c->out + c->out_off,
+                     c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        c->dead = true; /* gone */
+      return;
+    }
+    c->out_off += (size_t)k;
+    mproc__deadline_init(&c->out_deadline, SEND_TIMEOUT_S, MPROC_FOREVER);
+  }
+  free(c->out);
+  c->out = NULL;
+  c->out_len = c->out_off = 0;
+}
+
+/* Appends reply, framed, to the client's output. */
+static int queue_reply(client *c, const mproc_obj *reply) {
+  void *body;
+  size_t len;
+  int rc = mproc_obj_encode(reply, &body, &len);
+  if (rc != 0)
+    return rc;
+  unsigned char hdr[12];
+  size_t hlen = mproc__conn_header(len, hdr);
+  unsigned char *n = NULL;
+  if (len > c->max_message)
+    rc = MPROC_EMSGSIZE;
+  else if ((n = realloc(c->out, c->out_len + hlen + len)) == NULL)
+    rc = MPROC_ENOMEM;
+  if (rc == 0) {
+    if (c->out_len == 0)
+      mproc__deadline_init(&c->out_deadline, SEND_TIMEOUT_S, MPROC_FOREVER);
+    memcpy(n + c->out_len, hdr, hlen);
+    memcpy(n + c->out_len + hlen, body, len);
+    c->out = n;
+    c->out_len += hlen + len;
+  }
+  free(body);
+  return rc;
+}
+
 static void send_reply(client *c, mproc_obj *reply) {
   if (c == NULL || c->dead) {
     mproc_obj_free(reply);
     return;
   }
-  /* A client that does not read its replies is cut off (SO_SNDTIMEO). */
-  int rc = reply == NULL ? MPROC_ENOMEM : mproc_conn_send(c->c, reply);
+  int rc = reply == NULL ? MPROC_ENOMEM : queue_reply(c, reply);
   mproc_obj_free(reply);
   if (rc == MPROC_EMSGSIZE || rc == MPROC_ENOMEM || rc == MPROC_EINVAL) {
-    /* Nothing was written: say why instead, in a reply that fits. */
+    /* Nothing was queued: say why instead, in a reply that fits. */
     mproc_obj *e = error_reply(rc, mproc_strerror(rc));
-    rc = e == NULL ? MPROC_ENOMEM : mproc_conn_send(c->c, e);
+    rc = e == NULL ? MPROC_ENOMEM : queue_reply(c, e);
     mproc_obj_free(e);
   }
   if (rc != 0)
     c->dead = true;
+  else
+    flush_client(c);
 }
 
 static void reply_ok(client *c, mproc_obj *value) {
@@ -659,6 +714,8 @@ static void accept_client(server *s, int lfd) {
     }
     return;
   }
+  /* The handshake's few bytes are written directly (they always fit in a
+   * new socket's buffer); the send timeout only bounds that. */
   struct timeval tv = {.tv_sec = SEND_TIMEOUT_S};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   if (s->ncl == s->capcl) {
@@ -717,11 +774,12 @@ static void handle_auth(server *s, client *c, const unsigned char *buf,
   if (mproc_conn_send_bytes(c->c, digest, MGR_DIGEST) != 0)
     c->dead = true;
   c->state = C_READY;
+  c->max_message = s->max_message;
   mproc_conn_set_max_message(c->c, s->max_message);
 }
 
 static void read_client(server *s, client *c) {
-  while (!c->dead) {
+  while (!c->dead && c->out == NULL) {
     void *buf;
     size_t len;
     int rc = mproc_conn_recv_bytes(c->c, &buf, &len, 0);
@@ -745,6 +803,41 @@ static void read_client(server *s, client *c) {
   }
 }
 
+/* Cuts off the clients whose deadline passed (handshake, or replies not
+ * read); returns the poll timeout in ms (-1: none) that `ms` and the
+ * nearest remaining deadline allow. */
+static int client_deadlines(server *s, int ms) {
+  for (size_t i = 0; i < s->ncl; i++) {
+    client *c = &s->cl[i];
+    const mproc__deadline *d = c->state != C_READY ? &c->auth_deadline
+                               : c->out != NULL    ? &c->out_deadline
+                                                   : NULL;
+    if (d == NULL)
+      continue;
+    if (mproc__deadline_passed(d)) {
+      c->dead = true; /* too slow to authenticate, or not reading */
+      continue;
+    }
+    int dm = mproc__deadline_ms(d, -1);
+    if (ms < 0 || dm < ms)
+      ms = dm;
+  }
+  return ms;
+}
+
+/* A client's poll events: its replies, while they wait, else requests. */
+static short client_events(const client *c) {
+  return c->out != NULL ? POLLOUT : POLLIN;
+}
+
+/* The client's socket is ready: write what waits, then handle requests
+ * (also those read ahead already). */
+static void client_ready(server *s, client *c) {
+  if (c->out != NULL)
+    flush_client(c);
+  read_client(s, c);
+}
+
 /* Drops dead clients; their locks pass to the next acquirer as
  * owner-died, their parked requests are forgotten. */
 static void reap_clients(server *s) {
@@ -762,6 +855,7 @@ static void reap_clients(server *s) {
       }
     }
     mproc_conn_free(c->c);
+    free(c->out);
     s->cl[i] = s->cl[--s->ncl];
   }
 }
@@ -788,19 +882,7 @@ _Noreturn void mproc__manager_serve(int listen_fd, const char *dir,
     s.stop = true; /* LCOV_EXCL_LINE: the parent would have to die between fork() and here; no test can order that (the loop's own check is tested) */
   while (!s.stop) {
     settle(&s);
-    int ms = expire(&s);
-    for (size_t i = 0; i < s.ncl; i++) {
-      client *c = &s.cl[i];
-      if (c->state != C_READY) {
-        if (mproc__deadline_passed(&c->auth_deadline)) {
-          c->dead = true; /* too slow to authenticate */
-          continue;
-        }
-        int am = mproc__deadline_ms(&c->auth_deadline, -1);
-        if (ms < 0 || am < ms)
-          ms = am;
-      }
-    }
+    int ms = client_deadlines(&s, expire(&s));
     reap_clients(&s);
     size_t n = s.ncl;
     struct pollfd *p = calloc(3 + n, sizeof *p);
@@ -826,14 +908,14 @@ _Noreturn void mproc__manager_serve(int listen_fd, const char *dir,
       ms = 1000;
     for (size_t i = 0; i < n; i++) {
       p[3 + i].fd = mproc_conn_fileno(s.cl[i].c);
-      p[3 + i].events = POLLIN;
+      p[3 + i].events = client_events(&s.cl[i]);
     }
     int r = poll(p, 3 + n, ms);
     if ((r > 0 && (p[1].revents || p[2].revents)) || getppid() != parent)
       s.stop = true;
     for (size_t i = 0; r > 0 && i < n; i++)
       if (p[3 + i].revents)
-        read_client(&s, &s.cl[i]);
+        client_ready(&s, &s.cl[i]);
     if (r > 0 && (p[0].revents & POLLIN))
       accept_client(&s, listen_fd);
     free(p);

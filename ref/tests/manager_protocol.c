@@ -9,6 +9,7 @@
 #include "../manager.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -541,9 +542,25 @@ START_TEST(protocol_client_that_stops_reading_is_cut_off) {
 }
 END_TEST
 
+/* Descriptors open in process `pid`, or -1. */
+static int count_fds(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+  DIR *d = opendir(path);
+  if (d == NULL)
+    return -1;
+  int n = 0;
+  for (struct dirent *e; (e = readdir(d)) != NULL;)
+    if (e->d_name[0] != '.')
+      n++;
+  closedir(d);
+  return n;
+}
+
 /* A client that sends requests and never reads the replies: once its
- * socket is full the server's send times out (SO_SNDTIMEO, 5 s) and the
- * client is cut off; the server then serves the others again. */
+ * socket is full its replies wait in the server, which serves the others
+ * meanwhile (well before the 5 s send timeout), and cuts the client off
+ * when nothing more could be written for 5 s. */
 START_TEST(protocol_client_that_never_reads_is_cut_off_after_the_send_timeout) {
   mproc_manager *m = start(KEY, sizeof KEY - 1, 0);
   const char *path = mproc_manager_address(m);
@@ -561,15 +578,28 @@ START_TEST(protocol_client_that_never_reads_is_cut_off_after_the_send_timeout) {
     ck_assert_int_eq(mproc_conn_send(a, copy), 0);
     mproc_obj_free(copy);
   }
-  /* Answered, at the latest once a is cut off. */
+  /* Answered at once, not only once a is cut off. */
   mproc_obj *len = L(2, I(OP_LIST_LEN), I(l)), *r = NULL;
+  double t0 = now();
   ck_assert_int_eq(mproc_conn_send(b, len), 0);
   mproc_obj_free(len);
   ck_assert_int_eq(mproc_conn_recv(b, &r, scale(15)), 0);
+  ck_assert_msg(now() - t0 < scale(2.5), "b waited %.3f s", now() - t0);
   int64_t n = 0;
   ck_assert_int_eq(mproc_obj_get_int(mproc_obj_list_get(r, 1), &n), 0);
   ck_assert_int_eq(n, 1);
   mproc_obj_free(r);
+  /* Not read for the send timeout, a is cut off: the server closes its
+   * socket (one descriptor less), not before. */
+  pid_t server = mproc_manager_pid(m);
+  int fds = count_fds(server);
+  double cut = now();
+  while (count_fds(server) >= fds && now() - cut < scale(15)) {
+    struct timespec nap = {0, 20000000L};
+    nanosleep(&nap, NULL);
+  }
+  ck_assert_int_eq(count_fds(server), fds - 1);
+  ck_assert_msg(now() - t0 > 4.5, "cut off after %.3f s", now() - t0);
   /* a gets what fitted in its socket, then the end. */
   int got = 0, rc;
   while ((rc = mproc_conn_recv(a, &r, scale(5))) == 0) {
