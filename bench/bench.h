@@ -39,6 +39,7 @@ double posix_start_join(const bench_params *p);
 double posix_lock(const bench_params *p);
 double posix_counter(const bench_params *p);
 double posix_pipe_rtt(const bench_params *p);
+double posix_socket_rtt(const bench_params *p);
 double posix_queue_1p1c(const bench_params *p);
 double posix_queue_bandwidth(const bench_params *p);
 double posix_queue_npnc(const bench_params *p);

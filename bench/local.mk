@@ -7,8 +7,8 @@ bench_mproc_bench_SOURCES = bench/bench.h bench/main.c bench/mproc.c \
 	bench/posix.c bench/python.c
 bench_mproc_bench_LDADD = ref/libmproc.la $(MSGPACK_LIBS) $(PTHREAD_LIBS)
 CLEANFILES += bench/mproc-bench$(EXEEXT) bench/results.json \
-	bench/scaling.json
-EXTRA_DIST += bench/bench.py
+	bench/scaling.json bench/scaling.svg
+EXTRA_DIST += bench/bench.py bench/plot.py
 
 # BENCH_REPS: repetitions of each workload; BENCH_QUICK=1 means 3.
 BENCH_REPS = 5
@@ -22,4 +22,6 @@ bench: bench/mproc-bench$(EXEEXT)
 	@$(bench_run) --json bench/results.json
 bench-scaling: bench/mproc-bench$(EXEEXT)
 	@$(bench_run) --scaling --json bench/scaling.json
+	@test -z "$(PYTHON3)" || \
+	  $(PYTHON3) $(srcdir)/bench/plot.py bench/scaling.json bench/scaling.svg
 .PHONY: bench bench-scaling

@@ -9,7 +9,7 @@
  * run at all: benchmarks never fail a build.
  *
  * Usage: mproc-bench [--reps N] [--quick] [--scaling] [--json FILE]
- *                    [--python PYTHON] [--script bench.py]
+ *                    [--python PYTHON] [--script bench.py] [--only NAME]
  */
 #include "bench.h"
 
@@ -37,35 +37,38 @@ struct workload {
   const char *posix_what;
   double max_vs_posix;   /* target: mproc time / POSIX time at most this */
   double min_vs_python;  /* target: CPython time / mproc time at least this */
+  bool no_python;        /* a second lower bound for the row above */
 };
 
 #define MIB ((size_t)1 << 20)
 
 static const struct workload workloads[] = {
     {"start_join", "process start+join", PER_OP, {50, 1, 0},
-     lib_start_join, posix_start_join, "fork+waitpid", 1.2, 0},
+     lib_start_join, posix_start_join, "fork+waitpid", 1.2, 0, false},
     {"lock", "lock acquire+release, uncontended", PER_OP, {1000000, 1, 0},
-     lib_lock, posix_lock, "pshared mutex", 1.5, 0},
+     lib_lock, posix_lock, "pshared mutex", 1.5, 0, false},
     {"counter", "counter 4 x 10000 under a lock", TOTAL, {10000, 4, 0},
-     lib_counter, posix_counter, "pshared mutex", 0, 0},
+     lib_counter, posix_counter, "pshared mutex", 0, 0, false},
     {"counter", "counter 4 x 1000000 under a lock", TOTAL, {1000000, 4, 0},
-     lib_counter, posix_counter, "pshared mutex", 1.3, 50},
+     lib_counter, posix_counter, "pshared mutex", 1.3, 50, false},
     {"pipe_rtt", "pipe round trip, small value", PER_OP, {20000, 1, 0},
-     lib_pipe_rtt, posix_pipe_rtt, "two pipes", 1.3, 0},
+     lib_pipe_rtt, posix_pipe_rtt, "two pipes", 1.3, 0, false},
+    {"pipe_rtt", "pipe round trip vs raw socketpair", PER_OP, {20000, 1, 0},
+     lib_pipe_rtt, posix_socket_rtt, "socketpair", 0, 0, true},
     {"queue_1p1c", "queue 1p/1c small items", RATE, {100000, 1, 0},
-     lib_queue_1p1c, posix_queue_1p1c, "pipe, 8 B/item", 1.0, 15},
+     lib_queue_1p1c, posix_queue_1p1c, "pipe, 8 B/item", 1.0, 15, false},
     {"queue_bandwidth", "queue 1p/1c 1 MiB items", BANDWIDTH, {100, 1, MIB},
-     lib_queue_bandwidth, posix_queue_bandwidth, "pipe", 0, 0},
+     lib_queue_bandwidth, posix_queue_bandwidth, "pipe", 0, 0, false},
     {"queue_npnc", "queue 4p/4c small items", RATE, {100000, 4, 0},
-     lib_queue_npnc, posix_queue_npnc, "shared pipe", 0, 0},
+     lib_queue_npnc, posix_queue_npnc, "shared pipe", 0, 0, false},
     {"pool_map", "pool map, 100000 trivial tasks", TOTAL, {100000, 2, 0},
-     lib_pool_map, posix_pool_map, "chunked pipe farm", 0, 0},
+     lib_pool_map, posix_pool_map, "chunked pipe farm", 0, 0, false},
     {"apply_async", "apply_async round trip", PER_OP, {2000, 2, 0},
-     lib_apply_async, posix_pipe_rtt, "pipe round trip", 2.0, 0},
+     lib_apply_async, posix_pipe_rtt, "pipe round trip", 2.0, 0, false},
     {"executor", "executor submit throughput", RATE, {10000, 2, 0},
-     lib_executor, posix_executor, "pipe farm, 1 task/msg", 0, 10},
+     lib_executor, posix_executor, "pipe farm, 1 task/msg", 0, 10, false},
     {"manager_dict", "manager dict set", PER_OP, {5000, 1, 0},
-     lib_manager_dict, posix_manager_dict, "socket to table server", 0, 0},
+     lib_manager_dict, posix_manager_dict, "socket to table server", 0, 0, false},
 };
 #define N_WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -130,6 +133,7 @@ static struct stats summarise(const double *v, int n) {
  * run. */
 struct result {
   const struct workload *w;
+  const char *series; /* scaling runs: the varied parameter */
   bench_params params;
   double *times[N_IMPL];
   double *vs_posix, *vs_python; /* per-repetition ratios */
@@ -147,7 +151,7 @@ static double run_impl(const struct workload *w, const bench_params *p,
   case POSIX:
     return w->posix(p);
   default:
-    return have_python ? python_run(w->name, p) : -1;
+    return have_python && !w->no_python ? python_run(w->name, p) : -1;
   }
 }
 
@@ -287,10 +291,14 @@ static void print_table(const struct result *res, int n) {
     printf("%-36s %-9s | %-22s | %-22s | %-22s | %-18s %-12s | %-18s %-12s\n",
            r->w->title, unit_name(r->w->unit), m, x, y, rx, tx, ry, ty);
   }
-  printf("posix columns: ");
-  for (size_t i = 0; i < N_WORKLOADS; i++)
-    printf("%s%s = %s", i ? "; " : "", workloads[i].name,
-           workloads[i].posix_what);
+  printf("posix column:");
+  for (int i = 0; i < n; i++) {
+    const struct workload *w = res[i].w;
+    if (i > 0 && strcmp(w->name, res[i - 1].w->name) == 0 &&
+        strcmp(w->posix_what, res[i - 1].w->posix_what) == 0)
+      continue;
+    printf("%s %s = %s", i ? ";" : "", w->name, w->posix_what);
+  }
   printf("\n");
 }
 
@@ -341,6 +349,10 @@ static void json_result(FILE *f, const struct result *r) {
   json_string(f, r->w->name);
   fprintf(f, ", \"title\": ");
   json_string(f, r->w->title);
+  if (r->series != NULL) {
+    fprintf(f, ", \"series\": ");
+    json_string(f, r->series);
+  }
   fprintf(f, ", \"posix_equivalent\": ");
   json_string(f, r->w->posix_what);
   fprintf(f, ", \"n\": %ld, \"procs\": %d, \"size\": %zu, \"unit\": ",
@@ -386,6 +398,7 @@ int main(int argc, char **argv) {
   int reps = 5;
   bool scaling = false;
   const char *json = "results.json", *python = "python3", *script = NULL;
+  const char *only = NULL; /* one workload's name, for profiling */
   const char *env = getenv("BENCH_REPS");
   if (env != NULL && atoi(env) > 0)
     reps = atoi(env);
@@ -402,10 +415,12 @@ int main(int argc, char **argv) {
       python = argv[++i];
     else if (strcmp(argv[i], "--script") == 0 && i + 1 < argc)
       script = argv[++i];
+    else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
     else {
       fprintf(stderr,
               "usage: %s [--reps N] [--quick] [--scaling] [--json FILE] "
-              "[--python PYTHON] [--script bench.py]\n",
+              "[--python PYTHON] [--script bench.py] [--only NAME]\n",
               argv[0]);
       return 2;
     }
@@ -430,18 +445,23 @@ int main(int argc, char **argv) {
   double t0 = bench_now();
   size_t done = 0;
   if (!scaling) {
-    for (size_t i = 0; i < N_WORKLOADS; i++, done++)
-      measure(&res[done], &workloads[i], &workloads[i].params, reps);
+    for (size_t i = 0; i < N_WORKLOADS; i++)
+      if (only == NULL || strcmp(only, workloads[i].name) == 0)
+        measure(&res[done++], &workloads[i], &workloads[i].params, reps);
     print_table(res, (int)done);
   } else {
     for (size_t s = 0; s < N_SCALINGS; s++) {
       const struct workload *w = NULL;
+      if (only != NULL && strcmp(only, scalings[s].workload) != 0)
+        continue;
       for (size_t i = 0; i < N_WORKLOADS && w == NULL; i++)
         if (strcmp(workloads[i].name, scalings[s].workload) == 0)
           w = &workloads[i];
       size_t first = done;
-      for (int k = 0; k < scalings[s].n_points; k++, done++)
+      for (int k = 0; k < scalings[s].n_points; k++, done++) {
         measure(&res[done], w, &scalings[s].points[k], reps);
+        res[done].series = scalings[s].what;
+      }
       printf("\n%s, by %s\n", w->title, scalings[s].what);
       printf("  %-8s %-6s %-6s | %-12s %-12s %-12s (%s) | mproc/posix\n", "n",
              "procs", "size", "mproc", "posix", "python", unit_name(w->unit));

@@ -162,12 +162,9 @@ static void echo_child(int in, int out) {
   _exit(0);
 }
 
-double posix_pipe_rtt(const bench_params *p) {
-  int down[2], up[2];
-  if (pipe(down) != 0)
-    return -1;
-  if (pipe(up) != 0)
-    return -1;
+/* Round trips through `down` (to the child) and `up` (back): the child
+ * keeps down[0] and up[1], the parent down[1] and up[0]. */
+static double echo_rtt(long n, int down[2], int up[2]) {
   pid_t pid = fork();
   if (pid < 0)
     return -1;
@@ -184,16 +181,37 @@ double posix_pipe_rtt(const bench_params *p) {
   if (write_all(down[1], &v, sizeof v) != 0 || read_all(up[0], &back, sizeof back) != 0)
     rc = -1;
   double t0 = bench_now();
-  for (long i = 0; i < p->n && rc == 0; i++)
+  for (long i = 0; i < n && rc == 0; i++)
     if (write_all(down[1], &v, sizeof v) != 0 ||
         read_all(up[0], &back, sizeof back) != 0 || back != v)
       rc = -1;
   double t = bench_now() - t0;
   close(down[1]);
+  close(up[0]);
   if (reap(&pid, 1) != 0)
     rc = -1;
-  close(up[0]);
   return rc == 0 ? t : -1;
+}
+
+double posix_pipe_rtt(const bench_params *p) {
+  int down[2], up[2];
+  if (pipe(down) != 0)
+    return -1;
+  if (pipe(up) != 0)
+    return -1;
+  return echo_rtt(p->n, down, up);
+}
+
+/* The same over a Unix-domain socket pair, what a duplex Pipe is made of:
+ * each direction uses its own descriptor of the pair. */
+double posix_socket_rtt(const bench_params *p) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    return -1;
+  int down[2] = {sv[1], sv[0]}, up[2] = {dup(sv[0]), dup(sv[1])};
+  if (up[0] < 0 || up[1] < 0)
+    return -1;
+  return echo_rtt(p->n, down, up);
 }
 
 /* ---- queue stand-in: one pipe, one write() per item, one read() per item ---- */
