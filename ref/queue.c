@@ -1,10 +1,10 @@
 /* Queue, SimpleQueue and JoinableQueue.
  *
  * Items live in a ring of shared memory reserved at creation (MAP_NORESERVE:
- * pages cost memory only once written, and are handed back when the queue
- * drains) and mapped at the same address in every child.  A record is an
- * 8-byte length and the item's MessagePack bytes.  All changes happen
- * under the queue's lock.
+ * pages cost memory only once written, and those past the first TRIM_BYTES
+ * are handed back when the queue drains) and mapped at the same address in
+ * every child.  A record is an 8-byte length and the item's MessagePack
+ * bytes.  All changes happen under the queue's lock.
  *
  * Crash safety.  The queue's counters exist twice (st[0], st[1]); a change
  * is written to the copy not in use and published by one atomic store of
@@ -268,9 +268,12 @@ int mproc_queue_get(mproc_queue *q, mproc_obj **out, double timeout) {
     ns.head = ns.tail = 0; /* drained: start again at the front */
   commit(sh, &ns);
   if (ns.count == 0 && sh->touched > TRIM_BYTES) {
-    /* Only after the commit: the pages hold nothing that counts now. */
-    madvise(sh->ring, (size_t)sh->touched, MADV_REMOVE);
-    sh->touched = 0;
+    /* Only after the commit: the pages hold nothing that counts now.  The
+     * first TRIM_BYTES stay: the next items are written there (head and
+     * tail are back at 0), and pages given back would fault in again. */
+    madvise(sh->ring + TRIM_BYTES, (size_t)(sh->touched - TRIM_BYTES),
+            MADV_REMOVE);
+    sh->touched = TRIM_BYTES;
   }
   bump(sh, &sh->get_seq);
   unlock_q(sh);
