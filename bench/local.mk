@@ -10,9 +10,10 @@ CLEANFILES += bench/mproc-bench$(EXEEXT) bench/results.json \
 	bench/scaling.json bench/scaling.svg
 EXTRA_DIST += bench/bench.py bench/plot.py
 
-# BENCH_REPS: repetitions of each workload; BENCH_QUICK=1 means 3.
-BENCH_REPS = 5
-bench_run = reps=$(BENCH_REPS); test -z "$(BENCH_QUICK)" || reps=3; \
+# BENCH_REPS: repetitions of each workload; BENCH_QUICK=1 means one
+# (a smoke test: no spread).
+BENCH_REPS = 3
+bench_run = reps=$(BENCH_REPS); test -z "$(BENCH_QUICK)" || reps=1; \
 	set -- --reps $$reps; \
 	test -z "$(PYTHON3)" || \
 	  set -- "$$@" --python "$(PYTHON3)" --script $(srcdir)/bench/bench.py; \

@@ -8,7 +8,7 @@
  * alike.  The program prints figures and always exits 0 unless it cannot
  * run at all: benchmarks never fail a build.
  *
- * Usage: mproc-bench [--reps N] [--quick] [--scaling] [--json FILE]
+ * Usage: mproc-bench [--reps N] [--scaling] [--json FILE]
  *                    [--python PYTHON] [--script bench.py] [--only NAME]
  */
 #include "bench.h"
@@ -395,7 +395,7 @@ static void json_machine(FILE *f, const char *model, const char *load0,
 }
 
 int main(int argc, char **argv) {
-  int reps = 5;
+  int reps = 3;
   bool scaling = false;
   const char *json = "results.json", *python = "python3", *script = NULL;
   const char *only = NULL; /* one workload's name, for profiling */
@@ -405,8 +405,6 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
       reps = atoi(argv[++i]);
-    else if (strcmp(argv[i], "--quick") == 0)
-      reps = 3;
     else if (strcmp(argv[i], "--scaling") == 0)
       scaling = true;
     else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
@@ -419,7 +417,7 @@ int main(int argc, char **argv) {
       only = argv[++i];
     else {
       fprintf(stderr,
-              "usage: %s [--reps N] [--quick] [--scaling] [--json FILE] "
+              "usage: %s [--reps N] [--scaling] [--json FILE] "
               "[--python PYTHON] [--script bench.py] [--only NAME]\n",
               argv[0]);
       return 2;
