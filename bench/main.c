@@ -9,7 +9,7 @@
  * run at all: benchmarks never fail a build.
  *
  * Usage: mproc-bench [--reps N] [--scaling] [--json FILE]
- *                    [--python PYTHON] [--script bench.py] [--only NAME]
+ *                    [--python PYTHON] [--script bench.py] [--only A,B,..]
  */
 #include "bench.h"
 
@@ -43,7 +43,7 @@ struct workload {
 #define MIB ((size_t)1 << 20)
 
 static const struct workload workloads[] = {
-    {"start_join", "process start+join", PER_OP, {50, 1, 0},
+    {"start_join", "process start+join", PER_OP, {30, 1, 0},
      lib_start_join, posix_start_join, "fork+waitpid", 1.2, 0, false},
     {"lock", "lock acquire+release, uncontended", PER_OP, {1000000, 1, 0},
      lib_lock, posix_lock, "pshared mutex", 1.5, 0, false},
@@ -51,21 +51,21 @@ static const struct workload workloads[] = {
      lib_counter, posix_counter, "pshared mutex", 0, 0, false},
     {"counter", "counter 4 x 1000000 under a lock", TOTAL, {1000000, 4, 0},
      lib_counter, posix_counter, "pshared mutex", 1.3, 50, false},
-    {"pipe_rtt", "pipe round trip, small value", PER_OP, {20000, 1, 0},
+    {"pipe_rtt", "pipe round trip, small value", PER_OP, {10000, 1, 0},
      lib_pipe_rtt, posix_pipe_rtt, "two pipes", 1.3, 0, false},
-    {"pipe_rtt", "pipe round trip vs raw socketpair", PER_OP, {20000, 1, 0},
+    {"pipe_rtt", "pipe round trip vs raw socketpair", PER_OP, {10000, 1, 0},
      lib_pipe_rtt, posix_socket_rtt, "socketpair", 0, 0, true},
-    {"queue_1p1c", "queue 1p/1c small items", RATE, {100000, 1, 0},
+    {"queue_1p1c", "queue 1p/1c small items", RATE, {50000, 1, 0},
      lib_queue_1p1c, posix_queue_1p1c, "pipe, 8 B/item", 1.0, 15, false},
     {"queue_bandwidth", "queue 1p/1c 1 MiB items", BANDWIDTH, {100, 1, MIB},
      lib_queue_bandwidth, posix_queue_bandwidth, "pipe", 0, 0, false},
-    {"queue_npnc", "queue 4p/4c small items", RATE, {100000, 4, 0},
+    {"queue_npnc", "queue 4p/4c small items", RATE, {50000, 4, 0},
      lib_queue_npnc, posix_queue_npnc, "shared pipe", 0, 0, false},
     {"pool_map", "pool map, 100000 trivial tasks", TOTAL, {100000, 2, 0},
      lib_pool_map, posix_pool_map, "chunked pipe farm", 0, 0, false},
     {"apply_async", "apply_async round trip", PER_OP, {2000, 2, 0},
      lib_apply_async, posix_pipe_rtt, "pipe round trip", 2.0, 0, false},
-    {"executor", "executor submit throughput", RATE, {10000, 2, 0},
+    {"executor", "executor submit throughput", RATE, {5000, 2, 0},
      lib_executor, posix_executor, "pipe farm, 1 task/msg", 0, 10, false},
     {"manager_dict", "manager dict set", PER_OP, {5000, 1, 0},
      lib_manager_dict, posix_manager_dict, "socket to table server", 0, 0, false},
@@ -75,27 +75,28 @@ static const struct workload workloads[] = {
 /* A series of runs of one workload with one parameter varied. */
 struct scaling {
   const char *workload; /* name in workloads[] */
+  const char *title;
   const char *what;     /* the varied parameter */
   bench_params points[5];
   int n_points;
 };
 
 static const struct scaling scalings[] = {
-    {"counter", "processes (100000 increments each)",
+    {"counter", "counter under a lock", "processes (100000 increments each)",
      {{100000, 1, 0}, {100000, 2, 0}, {100000, 4, 0}, {100000, 8, 0}}, 4},
-    {"queue_1p1c", "items", {{1000, 1, 0}, {10000, 1, 0}, {100000, 1, 0}}, 3},
-    {"queue_npnc", "producers = consumers (40000 items)",
+    {"queue_1p1c", "queue 1p/1c small items", "items", {{1000, 1, 0}, {10000, 1, 0}, {100000, 1, 0}}, 3},
+    {"queue_npnc", "queue np/nc small items", "producers = consumers (40000 items)",
      {{40000, 1, 0}, {40000, 2, 0}, {40000, 4, 0}, {40000, 8, 0}}, 4},
-    {"queue_bandwidth", "item size (16 MiB in all)",
+    {"queue_bandwidth", "queue 1p/1c bandwidth", "item size (16 MiB in all)",
      {{16384, 1, 1024}, {256, 1, 64 * 1024}, {16, 1, MIB}, {4, 1, 4 * MIB}},
      4},
-    {"pool_map", "tasks (2 workers)",
+    {"pool_map", "pool map", "tasks (2 workers)",
      {{1000, 2, 0}, {10000, 2, 0}, {100000, 2, 0}}, 3},
-    {"pool_map", "workers (100000 tasks)",
+    {"pool_map", "pool map", "workers (100000 tasks)",
      {{100000, 1, 0}, {100000, 2, 0}, {100000, 4, 0}}, 3},
-    {"executor", "tasks (2 workers)", {{100, 2, 0}, {1000, 2, 0}, {10000, 2, 0}},
+    {"executor", "executor submit throughput", "tasks (2 workers)", {{100, 2, 0}, {1000, 2, 0}, {10000, 2, 0}},
      3},
-    {"manager_dict", "items", {{500, 1, 0}, {5000, 1, 0}, {20000, 1, 0}}, 3},
+    {"manager_dict", "manager dict set", "items", {{500, 1, 0}, {5000, 1, 0}, {20000, 1, 0}}, 3},
 };
 #define N_SCALINGS (sizeof scalings / sizeof scalings[0])
 
@@ -133,6 +134,7 @@ static struct stats summarise(const double *v, int n) {
  * run. */
 struct result {
   const struct workload *w;
+  const char *title;  /* w->title, or the scaling series' own */
   const char *series; /* scaling runs: the varied parameter */
   bench_params params;
   double *times[N_IMPL];
@@ -158,6 +160,7 @@ static double run_impl(const struct workload *w, const bench_params *p,
 static void measure(struct result *r, const struct workload *w,
                     const bench_params *p, int reps) {
   r->w = w;
+  r->title = w->title;
   r->params = *p;
   for (int i = 0; i < N_IMPL; i++)
     r->times[i] = calloc((size_t)reps, sizeof(double));
@@ -302,6 +305,17 @@ static void print_table(const struct result *res, int n) {
   printf("\n");
 }
 
+/* Whether `name` is in the comma-separated list `only` (NULL: all). */
+static bool selected(const char *only, const char *name) {
+  size_t len = strlen(name);
+  for (const char *p = only; p != NULL; p = strchr(p, ',')) {
+    p += *p == ',';
+    if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+      return true;
+  }
+  return only == NULL;
+}
+
 /* ---- machine description ---- */
 
 static void read_line(const char *path, const char *prefix, char *buf,
@@ -348,7 +362,7 @@ static void json_result(FILE *f, const struct result *r) {
   fprintf(f, "{\"name\": ");
   json_string(f, r->w->name);
   fprintf(f, ", \"title\": ");
-  json_string(f, r->w->title);
+  json_string(f, r->title);
   if (r->series != NULL) {
     fprintf(f, ", \"series\": ");
     json_string(f, r->series);
@@ -398,7 +412,7 @@ int main(int argc, char **argv) {
   int reps = 3;
   bool scaling = false;
   const char *json = "results.json", *python = "python3", *script = NULL;
-  const char *only = NULL; /* one workload's name, for profiling */
+  const char *only = NULL; /* workload names, comma-separated */
   const char *env = getenv("BENCH_REPS");
   if (env != NULL && atoi(env) > 0)
     reps = atoi(env);
@@ -418,7 +432,7 @@ int main(int argc, char **argv) {
     else {
       fprintf(stderr,
               "usage: %s [--reps N] [--scaling] [--json FILE] "
-              "[--python PYTHON] [--script bench.py] [--only NAME]\n",
+              "[--python PYTHON] [--script bench.py] [--only A,B,..]\n",
               argv[0]);
       return 2;
     }
@@ -444,13 +458,13 @@ int main(int argc, char **argv) {
   size_t done = 0;
   if (!scaling) {
     for (size_t i = 0; i < N_WORKLOADS; i++)
-      if (only == NULL || strcmp(only, workloads[i].name) == 0)
+      if (selected(only, workloads[i].name))
         measure(&res[done++], &workloads[i], &workloads[i].params, reps);
     print_table(res, (int)done);
   } else {
     for (size_t s = 0; s < N_SCALINGS; s++) {
       const struct workload *w = NULL;
-      if (only != NULL && strcmp(only, scalings[s].workload) != 0)
+      if (!selected(only, scalings[s].workload))
         continue;
       for (size_t i = 0; i < N_WORKLOADS && w == NULL; i++)
         if (strcmp(workloads[i].name, scalings[s].workload) == 0)
@@ -458,9 +472,10 @@ int main(int argc, char **argv) {
       size_t first = done;
       for (int k = 0; k < scalings[s].n_points; k++, done++) {
         measure(&res[done], w, &scalings[s].points[k], reps);
+        res[done].title = scalings[s].title;
         res[done].series = scalings[s].what;
       }
-      printf("\n%s, by %s\n", w->title, scalings[s].what);
+      printf("\n%s, by %s\n", scalings[s].title, scalings[s].what);
       printf("  %-8s %-6s %-6s | %-12s %-12s %-12s (%s) | mproc/posix\n", "n",
              "procs", "size", "mproc", "posix", "python", unit_name(w->unit));
       for (size_t i = first; i < done; i++) {
