@@ -244,9 +244,11 @@ static int parse(mproc_conn *c) {
   }
 }
 
-/* One read from the socket, never blocking.  Returns 1 if bytes came, 0 if
- * none are there now, or an error. */
-static int fill(mproc_conn *c) {
+/* One read from the socket.  Returns 1 if bytes came, 0 if none are there
+ * now, or an error.  With `block` (a receive without a time limit) the read
+ * waits for bytes itself: one system call per message instead of a failed
+ * read, a poll and a second read. */
+static int fill(mproc_conn *c, bool block) {
   unsigned char *dst;
   size_t room;
   size_t left = c->in_body ? (size_t)(c->body_len - c->body_have) : 0;
@@ -270,7 +272,7 @@ static int fill(mproc_conn *c) {
   }
   ssize_t k;
   do
-    k = recv(c->fd, dst, room, MSG_DONTWAIT);
+    k = recv(c->fd, dst, room, block ? 0 : MSG_DONTWAIT);
   while (k < 0 && errno == EINTR);
   if (k == 0) {
     c->eof = true;
@@ -337,7 +339,7 @@ static int recv_frame(mproc_conn *c, double timeout) {
       }
       return MPROC_EEOF;
     }
-    rc = fill(c);
+    rc = fill(c, d.never);
     if (rc < 0)
       return rc;
     if (rc == 0 && (rc = wait_fd(c->fd, &d)) != 0)
@@ -386,7 +388,7 @@ static bool ready_now(mproc_conn *c) {
         c->pending_err = rc;
       return true;
     }
-    rc = fill(c);
+    rc = fill(c, false);
     if (rc < 0) {
       c->pending_err = rc;
       return true;

@@ -1,10 +1,10 @@
 /* Queue, SimpleQueue and JoinableQueue.
  *
  * Items live in a ring of shared memory reserved at creation (MAP_NORESERVE:
- * pages cost memory only once written, and are handed back when the queue
- * drains) and mapped at the same address in every child.  A record is an
- * 8-byte length and the item's MessagePack bytes.  All changes happen
- * under the queue's lock.
+ * pages cost memory only once written, and those past the first TRIM_BYTES
+ * are handed back when the queue drains) and mapped at the same address in
+ * every child.  A record is an 8-byte length and the item's MessagePack
+ * bytes.  All changes happen under the queue's lock.
  *
  * Crash safety.  The queue's counters exist twice (st[0], st[1]); a change
  * is written to the copy not in use and published by one atomic store of
@@ -41,6 +41,8 @@ typedef struct qshared {
   _Atomic uint32_t put_seq;  /* bumped by every put: not-empty waiters */
   _Atomic uint32_t get_seq;  /* bumped by every get: not-full waiters */
   _Atomic uint32_t done_seq; /* bumped when unfinished reaches 0 */
+  _Atomic uint32_t waiters;  /* processes in wait_seq: bump wakes only if
+                                any (one killed there only costs wakes) */
   qstate st[2];
   uint64_t capacity, maxsize, max_message;
   uint64_t touched; /* bytes of the ring written since the last trim */
@@ -145,9 +147,13 @@ static int lock_q(qshared *sh, const mproc__deadline *d) {
 
 static void unlock_q(qshared *sh) { mproc__lockbody_release(&sh->lock); }
 
-static void bump(_Atomic uint32_t *seq) {
+/* Lock held.  A waiter counts itself in under the lock before it reads
+ * the sequence, so either it is counted here or it will see the new
+ * sequence and not sleep. */
+static void bump(qshared *sh, _Atomic uint32_t *seq) {
   atomic_fetch_add(seq, 1);
-  mproc__futex_wake(seq, INT_MAX);
+  if (atomic_load(&sh->waiters) != 0)
+    mproc__futex_wake(seq, INT_MAX);
 }
 
 /* Waits (lock released meanwhile) until *seq moves, a slice passes, or the
@@ -156,11 +162,13 @@ static int wait_seq(qshared *sh, _Atomic uint32_t *seq,
                     const mproc__deadline *d) {
   if (d->poll || mproc__deadline_passed(d))
     return mproc__deadline_error(d);
+  atomic_fetch_add(&sh->waiters, 1);
   uint32_t s = atomic_load(seq);
   unlock_q(sh);
   struct timespec wake;
   mproc__deadline_slice(d, WAIT_SLICE_MS, &wake);
   mproc__futex_wait(seq, s, &wake);
+  atomic_fetch_sub(&sh->waiters, 1);
   /* Holders keep the lock only to copy one item (and a dead holder is
    * taken over), so re-taking it without a limit is bounded, and callers
    * always hold the lock again when this returns. */
@@ -221,7 +229,7 @@ int mproc_queue_put(mproc_queue *q, const mproc_obj *obj, double timeout) {
   if (sh->kind == Q_JOINABLE)
     ns.unfinished++;
   commit(sh, &ns);
-  bump(&sh->put_seq);
+  bump(sh, &sh->put_seq);
   unlock_q(sh);
   free(buf);
   return 0;
@@ -260,11 +268,14 @@ int mproc_queue_get(mproc_queue *q, mproc_obj **out, double timeout) {
     ns.head = ns.tail = 0; /* drained: start again at the front */
   commit(sh, &ns);
   if (ns.count == 0 && sh->touched > TRIM_BYTES) {
-    /* Only after the commit: the pages hold nothing that counts now. */
-    madvise(sh->ring, (size_t)sh->touched, MADV_REMOVE);
-    sh->touched = 0;
+    /* Only after the commit: the pages hold nothing that counts now.  The
+     * first TRIM_BYTES stay: the next items are written there (head and
+     * tail are back at 0), and pages given back would fault in again. */
+    madvise(sh->ring + TRIM_BYTES, (size_t)(sh->touched - TRIM_BYTES),
+            MADV_REMOVE);
+    sh->touched = TRIM_BYTES;
   }
-  bump(&sh->get_seq);
+  bump(sh, &sh->get_seq);
   unlock_q(sh);
   rc = mproc_obj_decode(buf, (size_t)n, out);
   free(buf);
@@ -308,7 +319,7 @@ int mproc_queue_task_done(mproc_queue *q) {
   ns.unfinished--;
   commit(sh, &ns);
   if (ns.unfinished == 0)
-    bump(&sh->done_seq);
+    bump(sh, &sh->done_seq);
   unlock_q(sh);
   return 0;
 }
