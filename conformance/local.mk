@@ -23,7 +23,8 @@ dist_noinst_SCRIPTS += conformance/report
 EXTRA_DIST += conformance/README.md
 
 conformance_harness = conformance/harness.c conformance/harness.h
-conformance_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS)
+conformance_cflags = $(AM_CFLAGS) $(CHECK_CFLAGS) \
+	-DMPT_IMPL_UNSUPPORTED='"$(MPROC_IMPL_UNSUPPORTED)"'
 # The implementation under test: the reference library, or the one named by
 # ./configure MPROC_IMPL_CFLAGS=... MPROC_IMPL_LIBS=... (docs/validating.md).
 # The suite sees only mproc.h and the library's exported symbols.
