@@ -174,3 +174,18 @@ EXTRA_DIST += $(oracle_scripts) \
 .PHONY: oracle
 oracle:
 	$(SHELL) $(top_srcdir)/conformance/oracle/run $(top_srcdir)/conformance/oracle
+
+# make conformance-demo: the outside-implementation path end to end
+# (conformance/demo): this build's library installed under
+# conformance/outside/inst, a second build against it with the manager
+# declared unsupported, both reports side by side in
+# conformance/outside/side-by-side.html.
+dist_noinst_SCRIPTS += conformance/demo
+.PHONY: conformance-demo clean-conformance
+conformance-demo: all
+	MAKE='$(MAKE)' $(SHELL) $(top_srcdir)/conformance/demo \
+	  '$(abs_top_srcdir)' '$(abs_top_builddir)' '$(libdir)' \
+	  '$(includedir)' '$(CC)'
+clean-local: clean-conformance
+clean-conformance:
+	-rm -rf conformance/results conformance/outside
