@@ -350,7 +350,7 @@ static bool count_and_refuse(void *p)
   return false;
 }
 
-MPT_TEST(condition_wait_for_returns_eownerdead_without_the_predicate, "EX-002-13",
+MPT_TEST_F(condition_wait_for_returns_eownerdead_without_the_predicate, "EX-002-13", "condition owner-died",
          "When the lock's holder dies after notifying, wait_for returns "
          "EOWNERDEAD at once with the lock held, without evaluating the "
          "predicate again.")
@@ -443,7 +443,7 @@ MPT_TEST(condition_notify_without_waiters_is_harmless, "EX-002-13",
 
 /* ---- the lock is released while waiting ---- */
 
-MPT_TEST(condition_wait_releases_every_rlock_level, "EX-002-13",
+MPT_TEST_F(condition_wait_releases_every_rlock_level, "EX-002-13", "condition rlock",
          "A wait by the owner of an RLock held three levels deep lets another "
          "process take the lock, and returns with all three levels held.")
 {

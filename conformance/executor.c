@@ -809,7 +809,7 @@ MPT_TEST(executor_submit_and_map_after_shutdown_estate, "EX-000-03",
 /* A broken executor                                                        */
 /* ------------------------------------------------------------------------ */
 
-MPT_TEST(executor_worker_death_breaks_every_pending_and_running_future_ebroken, "EX-000-14",
+MPT_TEST_F(executor_worker_death_breaks_every_pending_and_running_future_ebroken, "EX-000-14", "executor worker-lost",
          "A worker killed by its task breaks the executor: that future, one "
          "running on the other worker and three queued ones all fail with "
          "EBROKEN within a bounded time; later submit and map give EBROKEN; "
@@ -887,7 +887,7 @@ static bool blocked_sending(void *arg)
   return slots[1] == 1 && process_state(*(pid_t *)arg) == 'S';
 }
 
-MPT_TEST(executor_worker_killed_while_sending_large_result_breaks_executor, "EX-000-14",
+MPT_TEST_F(executor_worker_killed_while_sending_large_result_breaks_executor, "EX-000-14", "executor worker-lost",
          "A worker killed halfway through sending an 8 MiB result breaks the "
          "executor: that future and a queued one fail with EBROKEN (no hang, "
          "no partial result), a future finished before keeps its result, "
@@ -949,7 +949,7 @@ MPT_TEST(executor_worker_killed_while_sending_large_result_breaks_executor, "EX-
 
 static bool future_running(void *f) { return mproc_future_running(f); }
 
-MPT_TEST(executor_worker_killed_while_receiving_large_argument_breaks_executor, "EX-000-14",
+MPT_TEST_F(executor_worker_killed_while_receiving_large_argument_breaks_executor, "EX-000-14", "executor worker-lost",
          "A worker killed while a 16 MiB argument is being sent to it (it was "
          "stopped, so the transfer cannot finish) breaks the executor: that "
          "future fails with EBROKEN within a bounded time, with nothing else "
@@ -990,7 +990,7 @@ MPT_TEST(executor_worker_killed_while_receiving_large_argument_breaks_executor, 
   mproc_obj_free(arg);
 }
 
-MPT_TEST(executor_worker_death_after_shutdown_nowait_breaks_executor, "EX-000-14",
+MPT_TEST_F(executor_worker_death_after_shutdown_nowait_breaks_executor, "EX-000-14", "executor worker-lost",
          "A worker that dies after shutdown(wait=false) began still breaks "
          "the executor: the running and queued futures fail with EBROKEN "
          "within a bounded time, a submit is refused (ESTATE or EBROKEN) and "

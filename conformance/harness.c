@@ -5,16 +5,29 @@
  * main() builds one Check suite with one test case per registered test (so
  * each result carries its test's name, and each test gets the fixture and
  * the scaled timeout), runs it in Check's fork mode unless CK_FORK=no, and
- * prints, as each test ends,
+ * prints, as each test ends, "<OUTCOME> <suite>.<test> [IDs] <message>".
+ * The outcomes, in the manner of the Open POSIX Test Suite
+ * (docs/validating.md):
  *
- *     PASS <suite>.<test> [IDs]
- *     FAIL <suite>.<test> [IDs] <message>
+ *     PASS         every assertion held and nothing leaked
+ *     FAIL         an assertion failed, the fixture found a leak, or the
+ *                  test exited early
+ *     UNRESOLVED   the environment broke (MPT_UNRESOLVED_IF, or the harness
+ *                  could not get a process, memory or a mapping)
+ *     UNSUPPORTED  not run: the implementation declares a feature the test
+ *                  needs unsupported (MPROC_IMPL_UNSUPPORTED at configure
+ *                  time, MPT_UNSUPPORTED at run time)
+ *     UNTESTED     cannot be checked here (MPT_UNTESTED_IF)
+ *     HUNG         Check's timeout, mpt_scale(60), expired
+ *     CRASH(SIGx)  the test process died of signal SIGx
  *
- * and finally "N passed, N failed" alone on a line; it exits 0 iff nothing
- * failed.  With MPT_RESULTS set to a directory it also writes
- * <dir>/<suite>.tsv: suite, test, IDs, outcome (PASS, FAIL or ERROR: the test
- * crashed or timed out), duration in seconds and message, tab-separated, one
- * line per test.  argv[1], if given, runs only the test of that name.
+ * Then "# outcomes: N PASS, ..." and last "N passed, N failed" alone on a
+ * line, where failed counts FAIL, UNRESOLVED, HUNG and CRASH (UNSUPPORTED
+ * and UNTESTED count in neither); it exits 0 iff none failed, 2 on a usage
+ * error.  With MPT_RESULTS set to a directory it also writes
+ * <dir>/<suite>.tsv: suite, test, IDs, outcome, duration in seconds,
+ * message, features, tab-separated, one line per test.  argv[1], if given,
+ * runs only the test of that name.
  */
 #define _GNU_SOURCE
 #define MPT_SUITE "harness"
@@ -168,10 +181,40 @@ static void mpt__fail(const char *file, int line, const char *fmt, ...)
   _ck_assert_failed(file, line, "Failed", "%s", msg);
 }
 
+/* Failure messages that begin with an outcome's marker end the test with
+ * that outcome instead of FAIL (see mpt__classify). */
+#define MPT__MARK_SEP ": "
+
+void mpt__end_as(const char *outcome, const char *file, int line,
+                 const char *fmt, ...)
+{
+  va_list ap;
+  char msg[3072];
+  int n = snprintf(msg, sizeof msg, "%s" MPT__MARK_SEP, outcome);
+  va_start(ap, fmt);
+  if (mpt__test_pid != 0 && getpid() != mpt__test_pid)
+    mpt__vchild_fail(file, line, fmt, ap); /* a child: its parent decides */
+  vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+  va_end(ap);
+  _ck_assert_failed(file, line, outcome, "%s", msg);
+}
+
+/* Errors that say the machine ran out of something, not that the
+ * implementation is wrong. */
+static bool mpt__environment_error(int rc)
+{
+  return rc == MPROC_ENOMEM || rc == MPROC_ERESOURCE || rc == MPROC_ESYS ||
+         rc == MPROC_EAGAIN;
+}
+
 void mpt__observe(const char *file, int line, double seconds)
 {
   mproc_event *e;
   int rc = mproc_event_new(&e);
+  if (mpt__environment_error(rc))
+    mpt__end_as("UNRESOLVED", file, line,
+                "observation window: mproc_event_new returned %s",
+                mproc_err_name(rc));
   if (rc != 0)
     mpt__fail(file, line, "observation window: mproc_event_new returned %s",
               mproc_err_name(rc));
@@ -205,18 +248,22 @@ void mpt__spawn(const char *file, int line, mproc_process *procs, int n,
     int rc;
     o.target = fn;
     o.arg = (char *)args + (size_t)i * stride;
+    const char *what = "mproc_process_init";
     rc = mproc_process_init(&procs[i], &o);
-    if (rc != 0) {
+    if (rc == 0) {
+      what = "mproc_process_start";
+      rc = mproc_process_start(&procs[i]);
+      if (rc != 0)
+        mpt__kill_and_close(procs, i + 1);
+    } else {
       mpt__kill_and_close(procs, i);
-      mpt__fail(file, line, "mproc_process_init of process %d returned %s", i,
+    }
+    if (mpt__environment_error(rc))
+      mpt__end_as("UNRESOLVED", file, line, "%s of process %d returned %s",
+                  what, i, mproc_err_name(rc));
+    if (rc != 0)
+      mpt__fail(file, line, "%s of process %d returned %s", what, i,
                 mproc_err_name(rc));
-    }
-    rc = mproc_process_start(&procs[i]);
-    if (rc != 0) {
-      mpt__kill_and_close(procs, i + 1);
-      mpt__fail(file, line, "mproc_process_start of process %d returned %s",
-                i, mproc_err_name(rc));
-    }
   }
 }
 
@@ -286,10 +333,23 @@ int64_t *mpt__scratch(const char *file, int line, mproc_array **arr,
 {
   mproc_shared_options o = {.raw = true};
   int rc = mproc_array_new(arr, 'q', n, NULL, &o);
+  if (mpt__environment_error(rc))
+    mpt__end_as("UNRESOLVED", file, line,
+                "mproc_array_new('q', %zu, raw) returned %s", n,
+                mproc_err_name(rc));
   if (rc != 0)
     mpt__fail(file, line, "mproc_array_new('q', %zu, raw) returned %s", n,
               mproc_err_name(rc));
   return mproc_array_data(*arr);
+}
+
+void mpt__thread_create(const char *file, int line, pthread_t *th,
+                        void *(*fn)(void *), void *arg)
+{
+  int rc = pthread_create(th, NULL, fn, arg);
+  if (rc != 0)
+    mpt__end_as("UNRESOLVED", file, line, "pthread_create: %s",
+                strerror(rc));
 }
 
 bool mpt_wait_pid_gone(pid_t pid, double timeout)
@@ -408,7 +468,7 @@ int mpt__wait_through_signals(const char *file, int line,
   mpt__sig = mmap(NULL, sizeof *mpt__sig, PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mpt__sig == MAP_FAILED)
-    mpt__fail(file, line, "mmap: %s", strerror(errno));
+    mpt__end_as("UNRESOLVED", file, line, "mmap: %s", strerror(errno));
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = mpt__on_sigusr1;
   sigemptyset(&sa.sa_mask);
@@ -418,9 +478,13 @@ int mpt__wait_through_signals(const char *file, int line,
   o.target = mpt__sighelper_main;
   o.arg = &h;
   if ((rc = mproc_process_init(&helper, &o)) != 0 ||
-      (rc = mproc_process_start(&helper)) != 0)
+      (rc = mproc_process_start(&helper)) != 0) {
+    if (mpt__environment_error(rc))
+      mpt__end_as("UNRESOLVED", file, line, "starting the signal helper: %s",
+                  mproc_err_name(rc));
     mpt__fail(file, line, "starting the signal helper: %s",
               mproc_err_name(rc));
+  }
 
   __atomic_store_n(&mpt__sig->entering, 1, __ATOMIC_SEQ_CST);
   rc = wait_fn(arg);
@@ -557,12 +621,14 @@ static void mpt__setup(void)
   signal(SIGINT, SIG_DFL);
   signal(SIGALRM, SIG_DFL);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
-    ck_abort_msg("prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
+    mpt__end_as("UNRESOLVED", __FILE__, __LINE__,
+                "prctl(PR_SET_CHILD_SUBREAPER): %s", strerror(errno));
   mpt__page = mmap(NULL, sizeof *mpt__page, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mpt__page == MAP_FAILED) {
     mpt__page = NULL;
-    ck_abort_msg("mmap: %s", strerror(errno));
+    mpt__end_as("UNRESOLVED", __FILE__, __LINE__, "mmap: %s",
+                strerror(errno));
   }
   mpt__snapshot_fds(&mpt__fds_before);
 }
@@ -626,14 +692,132 @@ static void mpt__teardown(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Features                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Every feature a test may need; docs/validating.md says what each covers.
+ * The names are what an implementation lists as unsupported. */
+static const char *const mpt__features[] = {
+    "process",  "daemon-exit", "lock",          "rlock",
+    "owner-died", "semaphore", "event",         "condition",
+    "barrier",  "shared-memory", "checked-stores", "values",
+    "pipe",     "queue",       "joinable-queue", "pool",
+    "executor", "worker-lost", "manager",
+};
+
+/* Implementations declare at configure time (MPROC_IMPL_UNSUPPORTED)
+ * what they do not provide; the build passes it on. */
+#ifndef MPT_IMPL_UNSUPPORTED
+#define MPT_IMPL_UNSUPPORTED ""
+#endif
+
+static bool mpt__is_feature(const char *name, size_t len)
+{
+  for (size_t i = 0; i < sizeof mpt__features / sizeof *mpt__features; i++)
+    if (strlen(mpt__features[i]) == len &&
+        strncmp(mpt__features[i], name, len) == 0)
+      return true;
+  return false;
+}
+
+/* Calls fn on each word of a list separated by spaces or commas; stops at
+ * and returns the first non-zero result. */
+static int mpt__each_word(const char *list,
+                          int (*fn)(const char *w, size_t len, void *arg),
+                          void *arg)
+{
+  const char *p = list;
+  while (*p != '\0') {
+    size_t len;
+    int r;
+    p += strspn(p, " \t,");
+    len = strcspn(p, " \t,");
+    if (len == 0)
+      break;
+    if ((r = fn(p, len, arg)) != 0)
+      return r;
+    p += len;
+  }
+  return 0;
+}
+
+static int mpt__check_word(const char *w, size_t len, void *arg)
+{
+  const char *where = arg;
+  if (mpt__is_feature(w, len))
+    return 0;
+  fprintf(stderr, "%s: unknown feature \"%.*s\"; the features are:", where,
+          (int)len, w);
+  for (size_t i = 0; i < sizeof mpt__features / sizeof *mpt__features; i++)
+    fprintf(stderr, " %s", mpt__features[i]);
+  fprintf(stderr, "\n");
+  return 1;
+}
+
+/* The declared unsupported features: configure's and the environment's. */
+static char mpt__unsupported[1024];
+
+static int mpt__find_word(const char *w, size_t len, void *arg)
+{
+  const char *list = arg;
+  const char *p = list;
+  while ((p = strstr(p, " ")) != NULL) {
+    p++;
+    if (strncmp(p, w, len) == 0 && (p[len] == ' ' || p[len] == '\0'))
+      return 1;
+  }
+  return 0;
+}
+
+static int mpt__add_word(const char *w, size_t len, void *arg)
+{
+  (void)arg;
+  if (!mpt__find_word(w, len, mpt__unsupported))
+    snprintf(mpt__unsupported + strlen(mpt__unsupported),
+             sizeof mpt__unsupported - strlen(mpt__unsupported), " %.*s",
+             (int)len, w);
+  return 0;
+}
+
+struct mpt__missing {
+  char name[64];
+};
+
+static int mpt__first_unsupported(const char *w, size_t len, void *arg)
+{
+  struct mpt__missing *m = arg;
+  if (!mpt__find_word(w, len, mpt__unsupported))
+    return 0;
+  snprintf(m->name, sizeof m->name, "%.*s", (int)len, w);
+  return 1;
+}
+
+/* Reads the declarations; false (after saying why) if one names no
+ * feature. */
+static bool mpt__load_unsupported(void)
+{
+  const char *env = getenv("MPT_UNSUPPORTED");
+  if (mpt__each_word(MPT_IMPL_UNSUPPORTED, mpt__check_word,
+                     (void *)"MPROC_IMPL_UNSUPPORTED") != 0 ||
+      (env != NULL &&
+       mpt__each_word(env, mpt__check_word, (void *)"MPT_UNSUPPORTED") != 0))
+    return false;
+  mpt__each_word(MPT_IMPL_UNSUPPORTED, mpt__add_word, NULL);
+  if (env != NULL)
+    mpt__each_word(env, mpt__add_word, NULL);
+  return true;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Running and reporting                                                    */
 /* ------------------------------------------------------------------------ */
 
 struct mpt__record {
   struct mpt_test *test;
   double start, duration;
-  const char *outcome; /* PASS, FAIL, ERROR */
+  char outcome[32]; /* "" until the test ended */
   char *message;
+  bool skip; /* decided before running: UNSUPPORTED */
 };
 
 static SRunner *mpt__runner;
@@ -642,20 +826,81 @@ static int mpt__nrecords, mpt__cursor = -1;
 
 static void mpt__before(void)
 {
-  mpt__cursor++;
-  mpt__records[mpt__cursor].start = mpt_now();
+  do
+    mpt__cursor++;
+  while (mpt__cursor < mpt__nrecords && mpt__records[mpt__cursor].skip);
+  if (mpt__cursor < mpt__nrecords)
+    mpt__records[mpt__cursor].start = mpt_now();
 }
 
-static char *mpt__describe(TestResult *tr)
+/* The name of a signal, for CRASH(SIGx); its number where it is rare. */
+static void mpt__signal_name(int sig, char *out, size_t size)
+{
+  static const struct {
+    int sig;
+    const char *name;
+  } names[] = {
+      {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+      {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+      {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+      {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+      {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+      {SIGSYS, "SIGSYS"},   {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (names[i].sig == sig) {
+      snprintf(out, size, "%s", names[i].name);
+      return;
+    }
+  snprintf(out, size, "SIG%d", sig);
+}
+
+/* The outcome of a finished Check test, from its type and message. */
+static void mpt__classify(TestResult *tr, char *out, size_t size)
+{
+  static const char *const marked[] = {"UNRESOLVED", "UNTESTED"};
+  const char *msg = tr_msg(tr) != NULL ? tr_msg(tr) : "";
+  int sig;
+  if (tr_rtype(tr) == CK_PASS) {
+    snprintf(out, size, "PASS");
+    return;
+  }
+  for (size_t i = 0; i < sizeof marked / sizeof *marked; i++) {
+    size_t n = strlen(marked[i]);
+    if (strncmp(msg, marked[i], n) == 0 &&
+        strncmp(msg + n, MPT__MARK_SEP, strlen(MPT__MARK_SEP)) == 0) {
+      snprintf(out, size, "%s", marked[i]);
+      return;
+    }
+  }
+  if (tr_rtype(tr) == CK_ERROR &&
+      strncmp(msg, "Test timeout expired", 20) == 0) {
+    snprintf(out, size, "HUNG");
+    return;
+  }
+  if (tr_rtype(tr) == CK_ERROR && sscanf(msg, "Received signal %d", &sig) == 1) {
+    char name[16];
+    mpt__signal_name(sig, name, sizeof name);
+    snprintf(out, size, "CRASH(%s)", name);
+    return;
+  }
+  snprintf(out, size, "FAIL"); /* an assertion, or "Early exit with ..." */
+}
+
+static char *mpt__describe(TestResult *tr, const char *outcome)
 {
   const char *msg = tr_msg(tr) != NULL ? tr_msg(tr) : "";
   const char *ctx = tr_ctx(tr) == CK_CTX_SETUP      ? "in setup: "
                     : tr_ctx(tr) == CK_CTX_TEARDOWN ? "in teardown: "
                                                     : "";
   const char *file = tr_lfile(tr);
-  size_t size = strlen(msg) + strlen(ctx) + (file ? strlen(file) : 0) + 64;
-  char *out = malloc(size);
-  if (out == NULL)
+  size_t size, n = strlen(outcome);
+  char *out;
+  if (strncmp(msg, outcome, n) == 0 &&
+      strncmp(msg + n, MPT__MARK_SEP, strlen(MPT__MARK_SEP)) == 0)
+    msg += n + strlen(MPT__MARK_SEP); /* the outcome is printed anyway */
+  size = strlen(msg) + strlen(ctx) + (file ? strlen(file) : 0) + 64;
+  if ((out = malloc(size)) == NULL)
     return NULL;
   if (file != NULL && tr_lno(tr) > 0)
     snprintf(out, size, "%s%s:%d: %s", ctx, file, tr_lno(tr), msg);
@@ -667,34 +912,39 @@ static char *mpt__describe(TestResult *tr)
   return out;
 }
 
+static void mpt__print(const struct mpt__record *rec)
+{
+  const char *msg = rec->message != NULL ? rec->message : "";
+  printf("%s %s.%s [%s]%s%s\n", rec->outcome, rec->test->suite,
+         rec->test->name, rec->test->ids, msg[0] ? " " : "", msg);
+  fflush(stdout);
+}
+
 static void mpt__after(void)
 {
-  struct mpt__record *rec = &mpt__records[mpt__cursor];
+  struct mpt__record *rec;
   TestResult **results = srunner_results(mpt__runner);
   int n = srunner_ntests_run(mpt__runner);
+  if (mpt__cursor >= mpt__nrecords) {
+    free(results);
+    return;
+  }
+  rec = &mpt__records[mpt__cursor];
   rec->duration = mpt_now() - rec->start;
-  rec->outcome = "ERROR";
+  snprintf(rec->outcome, sizeof rec->outcome, "FAIL");
   rec->message = strdup("no result recorded");
   for (int i = n - 1; i >= 0; i--) {
     if (strcmp(tr_tcname(results[i]), rec->test->name) != 0)
       continue;
     free(rec->message);
-    rec->message = tr_rtype(results[i]) == CK_PASS ? strdup("")
-                                                   : mpt__describe(results[i]);
-    rec->outcome = tr_rtype(results[i]) == CK_PASS      ? "PASS"
-                   : tr_rtype(results[i]) == CK_FAILURE ? "FAIL"
-                                                        : "ERROR";
+    mpt__classify(results[i], rec->outcome, sizeof rec->outcome);
+    rec->message = tr_rtype(results[i]) == CK_PASS
+                       ? strdup("")
+                       : mpt__describe(results[i], rec->outcome);
     break;
   }
   free(results);
-  if (strcmp(rec->outcome, "PASS") == 0)
-    printf("PASS %s.%s [%s]\n", rec->test->suite, rec->test->name,
-           rec->test->ids);
-  else
-    printf("FAIL %s.%s [%s] %s%s\n", rec->test->suite, rec->test->name,
-           rec->test->ids, strcmp(rec->outcome, "ERROR") == 0 ? "error: " : "",
-           rec->message ? rec->message : "");
-  fflush(stdout);
+  mpt__print(rec);
 }
 
 static void mpt__write_results(const char *dir, const char *suite)
@@ -706,14 +956,19 @@ static void mpt__write_results(const char *dir, const char *suite)
     fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
     return;
   }
-  for (int i = 0; i <= mpt__cursor && i < mpt__nrecords; i++) {
+  for (int i = 0; i < mpt__nrecords; i++) {
     struct mpt__record *r = &mpt__records[i];
-    fprintf(f, "%s\t%s\t%s\t%s\t%.3f\t%s\n", r->test->suite, r->test->name,
-            r->test->ids, r->outcome ? r->outcome : "ERROR", r->duration,
-            r->message ? r->message : "");
+    fprintf(f, "%s\t%s\t%s\t%s\t%.3f\t%s\t%s\n", r->test->suite,
+            r->test->name, r->test->ids, r->outcome, r->duration,
+            r->message ? r->message : "", r->test->features);
   }
   fclose(f);
 }
+
+/* The outcome counts, in the order of harness.c's header comment. */
+static const char *const mpt__outcomes[] = {
+    "PASS", "FAIL", "UNRESOLVED", "UNSUPPORTED", "UNTESTED", "HUNG", "CRASH",
+};
 
 int main(int argc, char **argv)
 {
@@ -722,57 +977,94 @@ int main(int argc, char **argv)
   struct mpt_test **sorted;
   const char *suite_name;
   Suite *suite;
-  int passed = 0, failed = 0, i;
+  int counts[sizeof mpt__outcomes / sizeof *mpt__outcomes] = {0};
+  int passed, failed, i;
 
   if (mpt__ntests == 0) {
     fprintf(stderr, "%s: no tests registered\n", argv[0]);
     return 2;
   }
+  if (!mpt__load_unsupported())
+    return 2;
   sorted = calloc((size_t)mpt__ntests, sizeof *sorted);
   mpt__records = calloc((size_t)mpt__ntests, sizeof *mpt__records);
   if (sorted == NULL || mpt__records == NULL)
     return 2;
   i = 0;
-  for (struct mpt_test *t = mpt__tests; t != NULL; t = t->next)
+  for (struct mpt_test *t = mpt__tests; t != NULL; t = t->next) {
     sorted[i++] = t;
+    if (t->features == NULL ||
+        mpt__each_word(t->features, mpt__check_word, (void *)t->name) != 0)
+      return 2;
+  }
   qsort(sorted, (size_t)mpt__ntests, sizeof *sorted, mpt__by_position);
   suite_name = sorted[0]->suite;
 
   suite = suite_create(suite_name);
   for (i = 0; i < mpt__ntests; i++) {
+    struct mpt__record *rec;
+    struct mpt__missing missing;
     TCase *tc;
     if (filter != NULL && strcmp(filter, sorted[i]->name) != 0)
       continue;
+    rec = &mpt__records[mpt__nrecords++];
+    rec->test = sorted[i];
+    if (mpt__each_word(sorted[i]->features, mpt__first_unsupported,
+                       &missing) != 0) {
+      size_t size = strlen(missing.name) + 64;
+      rec->skip = true;
+      snprintf(rec->outcome, sizeof rec->outcome, "UNSUPPORTED");
+      if ((rec->message = malloc(size)) != NULL)
+        snprintf(rec->message, size, "needs %s, declared unsupported",
+                 missing.name);
+      continue;
+    }
     tc = tcase_create(sorted[i]->name);
     tcase_add_unchecked_fixture(tc, mpt__before, mpt__after);
     tcase_add_checked_fixture(tc, mpt__setup, mpt__teardown);
     tcase_set_timeout(tc, mpt_scale(60));
     tcase_add_test(tc, sorted[i]->ttest);
     suite_add_tcase(suite, tc);
-    mpt__records[mpt__nrecords++].test = sorted[i];
   }
   if (mpt__nrecords == 0) {
     fprintf(stderr, "%s: no test named %s\n", argv[0], filter);
     return 2;
   }
 
-  printf("# %s: %s, MPROC_TIME_SCALE=%g\n", suite_name, mproc_implementation(),
-         mpt_scale(1));
+  printf("# %s: %s, MPROC_TIME_SCALE=%g%s%s\n", suite_name,
+         mproc_implementation(), mpt_scale(1),
+         mpt__unsupported[0] ? ", unsupported:" : "", mpt__unsupported);
   fflush(stdout);
+  /* Skipped tests are reported first; the others as they end. */
+  for (i = 0; i < mpt__nrecords; i++)
+    if (mpt__records[i].skip)
+      mpt__print(&mpt__records[i]);
   mpt__runner = srunner_create(suite);
   srunner_run_all(mpt__runner, CK_SILENT);
 
-  for (i = 0; i <= mpt__cursor && i < mpt__nrecords; i++) {
-    if (mpt__records[i].outcome != NULL &&
-        strcmp(mpt__records[i].outcome, "PASS") == 0)
-      passed++;
-    else
-      failed++;
+  for (i = 0; i < mpt__nrecords; i++) {
+    struct mpt__record *rec = &mpt__records[i];
+    if (rec->outcome[0] == '\0') { /* never ran */
+      snprintf(rec->outcome, sizeof rec->outcome, "FAIL");
+      rec->message = strdup("the test never ran");
+    }
+    for (size_t k = 0; k < sizeof counts / sizeof *counts; k++)
+      if (strncmp(rec->outcome, mpt__outcomes[k], strlen(mpt__outcomes[k])) ==
+              0 &&
+          (rec->outcome[strlen(mpt__outcomes[k])] == '\0' ||
+           rec->outcome[strlen(mpt__outcomes[k])] == '(')) {
+        counts[k]++;
+        break;
+      }
   }
-  failed += mpt__nrecords - (mpt__cursor + 1); /* never ran */
+  passed = counts[0];
+  failed = counts[1] + counts[2] + counts[5] + counts[6];
   if (results_dir != NULL && results_dir[0] != '\0')
     mpt__write_results(results_dir, suite_name);
-  printf("%d passed, %d failed\n", passed, failed);
+  printf("# outcomes:");
+  for (size_t k = 0; k < sizeof counts / sizeof *counts; k++)
+    printf("%s %d %s", k ? "," : "", counts[k], mpt__outcomes[k]);
+  printf("\n%d passed, %d failed\n", passed, failed);
 
   srunner_free(mpt__runner);
   for (i = 0; i < mpt__nrecords; i++)

@@ -23,6 +23,7 @@
 
 #include <check.h>
 #include <mproc.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct mpt_test {
   const char *suite;    /* MPT_SUITE of the declaring file */
   const char *name;     /* states the behaviour and the outcome */
   const char *ids;      /* catalogue IDs (docs/examples.md), space-separated */
+  const char *features; /* features it needs (harness.c's table), spaces */
   const char *sentence; /* what must hold */
   const char *file;
   int line;
@@ -49,21 +51,63 @@ struct mpt_test {
 
 void mpt__register(struct mpt_test *t);
 
+/* The feature (docs/validating.md) a file's tests need unless they say
+ * otherwise: define MPT_FEATURE before including harness.h; default: the
+ * suite's name. */
+#ifndef MPT_FEATURE
+#define MPT_FEATURE MPT_SUITE
+#endif
+
 /* MPT_TEST(name, "EX-000-06 EX-000-08", "What must hold.") { body }
  * Keep the name and the ID string on the macro's first line: scripts parse
- * `MPT_TEST(name, "IDs"`.  The test registers itself at load time. */
+ * `MPT_TEST(name, "IDs"` (and `MPT_TEST_F(name, "IDs"`).  The test
+ * registers itself at load time and needs the file's MPT_FEATURE. */
 #define MPT_TEST(tname, tids, tsentence)                                      \
+  MPT_TEST_F(tname, tids, MPT_FEATURE, tsentence)
+
+/* MPT_TEST_F(name, "IDs", "lock owner-died", "What must hold.") { body }
+ * A test that needs other features than its file's, or an optional
+ * behaviour besides: it reports UNSUPPORTED, without running, when the
+ * implementation under test declares any of them unsupported. */
+#define MPT_TEST_F(tname, tids, tfeatures, tsentence)                         \
   static void tname##_fn(int mpt__iter);                                      \
   static const TTest tname##_ttest = {#tname, tname##_fn, __FILE__,           \
                                       __LINE__};                              \
-  static struct mpt_test tname##_desc = {MPT_SUITE, #tname, tids, tsentence,  \
-                                         __FILE__, __LINE__, &tname##_ttest,  \
-                                         NULL};                               \
+  static struct mpt_test tname##_desc = {                                     \
+      MPT_SUITE, #tname,    tids,           tfeatures,                        \
+      tsentence, __FILE__, __LINE__,       &tname##_ttest, NULL};             \
   __attribute__((constructor)) static void tname##_register(void)             \
   {                                                                           \
     mpt__register(&tname##_desc);                                             \
   }                                                                           \
   static void tname##_fn(int mpt__iter __attribute__((unused)))
+
+/* ------------------------------------------------------------------------ */
+/* Outcomes other than PASS and FAIL                                        */
+/* ------------------------------------------------------------------------ */
+
+/* UNRESOLVED: the environment broke, not the implementation.  Use where a
+ * call the test makes for its own set-up, outside the API under test,
+ * fails (pthread_create, socket, mmap): ends the test with UNRESOLVED and
+ * the printf-style message.  In the test process only. */
+#define MPT_UNRESOLVED_IF(cond, ...)                                          \
+  do {                                                                        \
+    if (cond)                                                                 \
+      mpt__end_as("UNRESOLVED", __FILE__, __LINE__, __VA_ARGS__);             \
+  } while (0)
+
+/* UNTESTED: what the test checks cannot be checked here (it needs
+ * something this machine or user lacks); ends the test with UNTESTED and
+ * the message saying what is missing.  In the test process only. */
+#define MPT_UNTESTED_IF(cond, ...)                                            \
+  do {                                                                        \
+    if (cond)                                                                 \
+      mpt__end_as("UNTESTED", __FILE__, __LINE__, __VA_ARGS__);               \
+  } while (0)
+
+void mpt__end_as(const char *outcome, const char *file, int line,
+                 const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 4, 5)));
 
 /* ------------------------------------------------------------------------ */
 /* Assertions in the test process                                           */
@@ -230,6 +274,13 @@ const char *mpt_child_message(void);
 #define mpt_scratch(arr, n) mpt__scratch(__FILE__, __LINE__, (arr), (n))
 int64_t *mpt__scratch(const char *file, int line, mproc_array **arr,
                       size_t n);
+
+/* pthread_create for a test's helper thread; ends the test UNRESOLVED if
+ * the system gives no thread. */
+#define mpt_thread_create(th, fn, arg)                                        \
+  mpt__thread_create(__FILE__, __LINE__, (th), (fn), (arg))
+void mpt__thread_create(const char *file, int line, pthread_t *th,
+                        void *(*fn)(void *), void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* Signals during waits                                                     */

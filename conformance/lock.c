@@ -473,7 +473,7 @@ static const struct {
     {"holder killed", DEATH_KILLED},
 };
 
-MPT_TEST(lock_owner_death_next_acquire_eownerdead, "EX-000-08 EX-002-10",
+MPT_TEST_F(lock_owner_death_next_acquire_eownerdead, "EX-000-08 EX-002-10", "lock owner-died",
          "When the holder of a Lock or RLock dies holding it, the next "
          "acquire returns EOWNERDEAD within a bounded time and the caller "
          "then holds the lock.")
@@ -519,7 +519,7 @@ MPT_TEST(lock_owner_death_next_acquire_eownerdead, "EX-000-08 EX-002-10",
 
 /* ---- RLock ---- */
 
-MPT_TEST(rlock_nests_five_levels_then_other_process_takes_it, "EX-002-10",
+MPT_TEST_F(rlock_nests_five_levels_then_other_process_takes_it, "EX-002-10", "rlock",
          "An RLock acquired five times by its owner stays held until the "
          "fifth release; then another process can take it, and one release "
          "more fails.")
@@ -580,7 +580,7 @@ static int blocked_on_rlock(void *p)
   return 0;
 }
 
-MPT_TEST(rlock_nested_five_deep_in_child_blocks_other_until_last_release, "EX-002-10",
+MPT_TEST_F(rlock_nested_five_deep_in_child_blocks_other_until_last_release, "EX-002-10", "rlock",
          "A child that takes an RLock five levels deep (recursively, counting "
          "a global) keeps another child blocked until its last release; the "
          "parent's global stays 0.")
@@ -626,7 +626,7 @@ static void *release_in_thread(void *p)
   return (void *)(intptr_t)mproc_lock_release(p);
 }
 
-MPT_TEST(rlock_release_by_non_owner_eperm, "EX-002-10",
+MPT_TEST_F(rlock_release_by_non_owner_eperm, "EX-002-10", "rlock",
          "Releasing an RLock held by another process or another thread gives "
          "EPERM and leaves it held.")
 {
@@ -638,7 +638,7 @@ MPT_TEST(rlock_release_by_non_owner_eperm, "EX-002-10",
   MPT_OK(mproc_lock_acquire(l, 0));
   start(&p, release_expect_eperm, l);
   mpt_join_all(&p, 1);
-  ck_assert_int_eq(pthread_create(&th, NULL, release_in_thread, l), 0);
+  mpt_thread_create(&th, release_in_thread, l);
   ck_assert_int_eq(pthread_join(th, &ret), 0);
   ck_assert_msg((intptr_t)ret == MPROC_EPERM,
                 "release from another thread returned %s",
@@ -649,7 +649,7 @@ MPT_TEST(rlock_release_by_non_owner_eperm, "EX-002-10",
   mproc_lock_free(l);
 }
 
-MPT_TEST(rlock_release_unowned_fails, "EX-002-10",
+MPT_TEST_F(rlock_release_unowned_fails, "EX-002-10", "rlock",
          "Releasing an RLock nobody holds fails with ESTATE (not locked) or "
          "EPERM (not the owner).")
 {
@@ -666,7 +666,7 @@ static void *acquire_in_thread(void *p)
   return (void *)(intptr_t)mproc_lock_acquire(p, 0);
 }
 
-MPT_TEST(rlock_reentrant_only_for_owning_thread, "EX-002-10",
+MPT_TEST_F(rlock_reentrant_only_for_owning_thread, "EX-002-10", "rlock",
          "An RLock held by one thread is re-acquired at once by that thread "
          "but not by another thread of the same process.")
 {
@@ -676,7 +676,7 @@ MPT_TEST(rlock_reentrant_only_for_owning_thread, "EX-002-10",
 
   MPT_OK(mproc_lock_acquire(l, 0));
   MPT_OK(mproc_lock_acquire(l, 0));
-  ck_assert_int_eq(pthread_create(&th, NULL, acquire_in_thread, l), 0);
+  mpt_thread_create(&th, acquire_in_thread, l);
   ck_assert_int_eq(pthread_join(th, &ret), 0);
   ck_assert_msg((intptr_t)ret == MPROC_EAGAIN,
                 "acquire(0) from another thread returned %s",

@@ -478,7 +478,7 @@ static int raw_connect(const char *path)
 {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+  MPT_UNRESOLVED_IF(fd < 0, "socket: %s", strerror(errno));
   ck_assert(strlen(path) < sizeof sa.sun_path);
   strcpy(sa.sun_path, path);
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
@@ -741,7 +741,7 @@ MPT_TEST(manager_started_by_thread_that_ends_keeps_serving, "EX-000-07",
   pthread_t th;
   mproc_proxy *l;
   pid_t pid;
-  ck_assert_int_eq(pthread_create(&th, NULL, start_in_thread, &t), 0);
+  mpt_thread_create(&th, start_in_thread, &t);
   ck_assert_int_eq(pthread_join(th, NULL), 0);
   MPT_OK(t.rc);
   pid = mproc_manager_pid(t.m);
@@ -1866,7 +1866,7 @@ static int hold_manager_lock(void *p)
   return 0; /* ends holding it */
 }
 
-MPT_TEST(manager_lock_holder_death_next_acquire_eownerdead_and_holds_it, "EX-002-08",
+MPT_TEST_F(manager_lock_holder_death_next_acquire_eownerdead_and_holds_it, "EX-002-08", "manager owner-died",
          "When the process holding a manager Lock exits or is killed, the "
          "next acquire returns EOWNERDEAD within a bounded time and the "
          "caller then holds the lock (CPython's manager lock would stay "
@@ -2185,7 +2185,7 @@ MPT_TEST(manager_threads_of_one_process_do_not_block_each_other, "EX-000-07",
 
   MPT_OK(mproc_manager_queue(m, 0, &g.q));
   MPT_OK(mproc_semaphore_new(&g.about, 0));
-  ck_assert_int_eq(pthread_create(&th[0], NULL, thread_get, &g), 0);
+  mpt_thread_create(&th[0], thread_get, &g);
   MPT_OK(mproc_semaphore_acquire(g.about, mpt_scale(30)));
   mpt_observe(0.2);
   ck_assert_msg(__atomic_load_n(&g.returned, __ATOMIC_SEQ_CST) == 0,
@@ -2202,7 +2202,7 @@ MPT_TEST(manager_threads_of_one_process_do_not_block_each_other, "EX-000-07",
   MPT_OK(mproc_manager_list(m, &l));
   for (int i = 0; i < T; i++) {
     args[i] = (struct appender){l, i, K};
-    ck_assert_int_eq(pthread_create(&th[i], NULL, thread_append, &args[i]), 0);
+    mpt_thread_create(&th[i], thread_append, &args[i]);
   }
   for (int i = 0; i < T; i++) {
     void *ret;
@@ -2461,8 +2461,7 @@ static int connect_as_other_user(void *p)
 
 MPT_TEST(manager_socket_in_directory_only_this_user_may_enter, "EX-000-07 EX-002-08",
          "The socket lives in a directory of mode 0700 owned by the "
-         "caller's user; when the suite runs as root, a process of another "
-         "user cannot connect (EACCES).")
+         "caller's user.")
 {
   mproc_manager *m = mgr_start(NULL);
   struct where w;
@@ -2478,11 +2477,22 @@ MPT_TEST(manager_socket_in_directory_only_this_user_may_enter, "EX-000-07 EX-002
                     st.st_uid == geteuid(),
                 "%s is not a socket owned by uid %ld", w.path,
                 (long)geteuid());
-  if (geteuid() == 0) {
-    mproc_process p;
-    start(&p, connect_as_other_user, w.path);
-    mpt_join_all(&p, 1);
-  }
+  mproc_manager_free(m);
+}
+
+MPT_TEST(manager_socket_refuses_a_process_of_another_user_eacces, "EX-000-07 EX-002-08",
+         "A process of another user cannot connect to the server's socket "
+         "(EACCES); checking it needs root, to become that user.")
+{
+  mproc_manager *m;
+  mproc_process p;
+  struct where w;
+  MPT_UNTESTED_IF(geteuid() != 0,
+                  "needs root to run a process as another user (uid 65534)");
+  m = mgr_start(NULL);
+  where_of(m, &w);
+  start(&p, connect_as_other_user, w.path);
+  mpt_join_all(&p, 1);
   mproc_manager_free(m);
 }
 

@@ -3,6 +3,7 @@
  * trips, nesting limits, hostile bytes). */
 #define _GNU_SOURCE
 #define MPT_SUITE "obj"
+#define MPT_FEATURE "values"
 #include "harness.h"
 
 #include <math.h>

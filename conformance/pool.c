@@ -1402,7 +1402,7 @@ MPT_TEST(pool_unencodable_result_fails_only_that_task, "EX-002-17",
   pool_finish(p);
 }
 
-MPT_TEST(pool_worker_death_fails_its_task_eworkerlost_pool_replaces_it, "EX-000-02",
+MPT_TEST_F(pool_worker_death_fails_its_task_eworkerlost_pool_replaces_it, "EX-000-02", "pool worker-lost",
          "A task that kills its worker (SIGKILL, or _exit(3)) fails with "
          "EWORKERLOST carrying the worker's pid and the signal or exit "
          "status, instead of hanging; a task running on another worker is "

@@ -857,7 +857,7 @@ static int start_daemon_then_end(void *p)
   return 2;
 }
 
-MPT_TEST(process_daemon_dies_when_its_parent_ends, "EX-002-03",
+MPT_TEST_F(process_daemon_dies_when_its_parent_ends, "EX-002-03", "process daemon-exit",
          "A daemon child (an endless loop) is gone within a bounded time "
          "after its parent returns, exits, or is killed with SIGKILL.")
 {
@@ -966,7 +966,7 @@ MPT_TEST(process_start_while_thread_uses_library_no_deadlock, "EX-000-01",
   struct churn c = {0, 0};
   pthread_t th;
 
-  ck_assert_int_eq(pthread_create(&th, NULL, churn_main, &c), 0);
+  mpt_thread_create(&th, churn_main, &c);
   for (int i = 0; i < ROUNDS; i++) {
     mproc_process p;
     start_target(&p, churn_in_child, NULL, NULL);

@@ -1262,7 +1262,7 @@ MPT_TEST(queue_task_done_and_join_on_plain_queue_enotsup, "EX-002-04",
   mproc_queue_free(q);
 }
 
-MPT_TEST(joinable_queue_task_done_too_many_estate, "EX-002-04",
+MPT_TEST_F(joinable_queue_task_done_too_many_estate, "EX-002-04", "joinable-queue",
          "A JoinableQueue with nothing put joins at once; task_done with no "
          "unfinished item gives ESTATE; after one put, join times out until "
          "its task_done, and a second task_done gives ESTATE.")
@@ -1328,7 +1328,7 @@ static int jq_joiner(void *p)
   return 0;
 }
 
-MPT_TEST(joinable_queue_join_waits_for_every_task_done_across_consumers, "EX-002-04",
+MPT_TEST_F(joinable_queue_join_waits_for_every_task_done_across_consumers, "EX-002-04", "joinable-queue",
          "With 12 items shared by three consumer processes, join (in the "
          "parent: EAGAIN / ETIMEDOUT; in a joining child: not returned) "
          "does not return while one got item still lacks its task_done, "

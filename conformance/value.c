@@ -2,6 +2,7 @@
  * indexes, locks, sharing with children). */
 #define _GNU_SOURCE
 #define MPT_SUITE "value"
+#define MPT_FEATURE "shared-memory"
 #include "harness.h"
 
 #include <float.h>
@@ -155,7 +156,7 @@ MPT_TEST(value_integer_codes_round_trip_min_and_max_in_child, "EX-000-06 EX-003-
   }
 }
 
-MPT_TEST(value_integer_codes_out_of_range_erange_unchanged, "EX-003-06",
+MPT_TEST_F(value_integer_codes_out_of_range_erange_unchanged, "EX-003-06", "shared-memory checked-stores",
          "For every integer type code, storing one past the maximum or one "
          "below the minimum gives ERANGE and leaves the element unchanged; "
          "reading a value that does not fit the accessor gives ERANGE.")
@@ -244,7 +245,7 @@ MPT_TEST(value_float_codes_round_trip_in_child, "EX-000-06",
   }
 }
 
-MPT_TEST(value_float_store_that_does_not_fit_erange, "EX-003-06",
+MPT_TEST_F(value_float_store_that_does_not_fit_erange, "EX-003-06", "shared-memory checked-stores",
          "Storing a double too large for a float in an 'f' gives ERANGE and "
          "leaves the value unchanged.")
 {
@@ -408,7 +409,7 @@ static int fill_and_sum(void *p)
   return 0;
 }
 
-MPT_TEST(value_sum_too_big_for_int_erange_fits_long_long, "EX-003-06",
+MPT_TEST_F(value_sum_too_big_for_int_erange_fits_long_long, "EX-003-06", "shared-memory checked-stores",
          "A child fills Array('i', 5) with 0, 2, 4, 6, 8; it stores "
          "sum(range(50000000)) = 1249999975000000 in a Value('q'), while the "
          "Value('i') refuses it with ERANGE and keeps its value.")
