@@ -402,7 +402,7 @@ static int die_in_action(void *p)
   return 0;
 }
 
-MPT_TEST(barrier_party_dying_in_the_action_breaks_it, "EX-002-14",
+MPT_TEST_F(barrier_party_dying_in_the_action_breaks_it, "EX-002-14", "barrier owner-died",
          "When the last party dies inside the action, the next call on the "
          "barrier finds it broken: that wait gets EBROKEN, the party still "
          "waiting is woken with EBROKEN without waiting for its own limit, "
@@ -440,7 +440,7 @@ static int die_in_action_if(void *flag)
   return 0;
 }
 
-MPT_TEST(barrier_reset_after_a_party_died_inside_makes_it_usable, "EX-002-14",
+MPT_TEST_F(barrier_reset_after_a_party_died_inside_makes_it_usable, "EX-002-14", "barrier owner-died",
          "After the last party died inside the action (it stays counted, it "
          "will never leave), reset still empties the barrier: broken() turns "
          "false and the next full set of parties passes with indices 0 and "
