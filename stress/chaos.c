@@ -11,28 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static pid_t parent_of(pid_t pid)
-{
-  char path[64], buf[512], *p;
-  FILE *f;
-  size_t n;
-  long ppid = -1;
-  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-  if ((f = fopen(path, "r")) == NULL)
-    return -1;
-  n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = '\0';
-  p = strrchr(buf, ')');
-  if (p == NULL || sscanf(p + 2, "%*c %ld", &ppid) != 1)
-    return -1;
-  return (pid_t)ppid;
-}
-
 static bool ours(st_ctx *ctx, pid_t pid)
 {
   return pid > 0 && pid != getpid() &&
-         parent_of(pid) == atomic_load(&ctx->board->leader);
+         st_parent_of(pid) == atomic_load(&ctx->board->leader);
 }
 
 /* A random running slot with all of `flags`, or NULL. */
@@ -70,7 +52,13 @@ static int chaos_main(void *p)
   struct chaos_arg *arg = p;
   st_ctx ctx = arg->ctx;
   int kill_budget = arg->kill_budget;
+  /* Kills are spread over the scenario's budget (an iteration budget
+   * counts as two seconds), so the scenario goes on with survivors. */
+  double span = ctx.cfg->duration > 0 ? ctx.cfg->duration : 2;
+  double next_kill;
   st_claim(&ctx, "chaos", 0, 0);
+  next_kill = st_now() + span / (kill_budget + 1) *
+                             (0.5 + (double)st_rng_below(&ctx.rng, 1000) / 1000);
   while (!atomic_load(&ctx.board->chaos_stop)) {
     uint64_t k = st_rng_below(&ctx.rng, 100);
     st_pause_ms(1 + (double)st_rng_below(&ctx.rng, 20));
@@ -99,7 +87,7 @@ static int chaos_main(void *p)
         st_pause_ms(1 + (double)st_rng_below(&ctx.rng, 40));
         kill(pid, SIGCONT);
       }
-    } else if (k >= 98 && kill_budget > 0) {
+    } else if (kill_budget > 0 && st_now() >= next_kill) {
       /* A SIGKILL: a scenario process that allows it, or a pool worker. */
       st_slot *s = pick_slot(&ctx, ST_KILLABLE);
       pid_t pid = s != NULL ? atomic_load(&s->pid) : 0;
@@ -111,6 +99,9 @@ static int chaos_main(void *p)
         if (kill(pid, SIGKILL) == 0) {
           atomic_fetch_add(&ctx.board->kills, 1);
           kill_budget--;
+          next_kill = st_now() +
+                      span / (kill_budget + 1) *
+                          (0.5 + (double)st_rng_below(&ctx.rng, 1000) / 1000);
         }
       }
     }

@@ -76,6 +76,8 @@ double st_rng_timeout(st_rng *r, bool chaos, bool allow_forever)
 /* Time                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* As mpt_scale in conformance/harness.c, which the stress harness does not
+ * link (it is built on Check). */
 double st_scale(double seconds)
 {
   static double factor;

@@ -39,6 +39,25 @@ int st_count_shared_maps(void)
   return n;
 }
 
+pid_t st_parent_of(pid_t pid)
+{
+  char path[64], buf[512], *p;
+  FILE *f;
+  size_t n;
+  long ppid = -1;
+  snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+  if ((f = fopen(path, "r")) == NULL)
+    return -1;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  /* The name in parentheses may hold anything: parse after its end. */
+  p = strrchr(buf, ')');
+  if (p == NULL || sscanf(p + 2, "%*c %ld", &ppid) != 1)
+    return -1;
+  return (pid_t)ppid;
+}
+
 long st_rss_kib(pid_t pid)
 {
   char path[64];

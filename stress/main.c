@@ -66,6 +66,16 @@ typedef struct result {
 
 static char tmpdir[64];
 
+/* SIGINT or SIGTERM (a cancelled CI job): the runner ends the running
+ * scenario, cleans up and reports what ran. */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+  (void)sig;
+  interrupted = 1;
+}
+
 static uint64_t derive_seed(uint64_t seed, int round)
 {
   st_rng r;
@@ -119,6 +129,8 @@ static bool in_names(const names *s, const char *name)
   return false;
 }
 
+/* Children of the runner, found through /proc (waitpid cannot name a
+ * child that is still running). */
 static int list_children(pid_t *out, int max)
 {
   DIR *d = opendir("/proc");
@@ -126,24 +138,10 @@ static int list_children(pid_t *out, int max)
   int n = 0;
   if (d == NULL)
     return 0;
-  while ((e = readdir(d)) != NULL && n < max) {
-    char path[300], buf[512], *p;
-    FILE *f;
-    size_t len;
-    long ppid;
-    if (e->d_name[0] < '0' || e->d_name[0] > '9')
-      continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    if ((f = fopen(path, "r")) == NULL)
-      continue;
-    len = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    p = strrchr(buf, ')');
-    if (p != NULL && sscanf(p + 2, "%*c %ld", &ppid) == 1 &&
-        ppid == (long)getpid())
+  while ((e = readdir(d)) != NULL && n < max)
+    if (e->d_name[0] >= '1' && e->d_name[0] <= '9' &&
+        st_parent_of((pid_t)atol(e->d_name)) == getpid())
       out[n++] = (pid_t)atol(e->d_name);
-  }
   closedir(d);
   return n;
 }
@@ -293,6 +291,14 @@ static void run_one(const st_config *cfg, const st_scenario *sc, int index,
     pid_t r = waitpid(leader, &status, WNOHANG);
     if (r == leader)
       break;
+    if (interrupted) {
+      hung = true; /* nothing it left behind is its fault */
+      append(res->message, sizeof res->message, "interrupted");
+      kill(-leader, SIGCONT);
+      kill(-leader, SIGKILL);
+      waitpid(leader, &status, 0);
+      break;
+    }
     if (st_now() > deadline) {
       hung = true;
       fprintf(stderr,
@@ -623,6 +629,14 @@ int main(int argc, char **argv)
    * seen (and reaped) here. */
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   signal(SIGPIPE, SIG_IGN);
+  {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+  }
   snprintf(tmpdir, sizeof tmpdir, "/tmp/mproc-stress-XXXXXX");
   if (mkdtemp(tmpdir) == NULL) {
     perror("mproc-stress: mkdtemp");
@@ -631,9 +645,10 @@ int main(int argc, char **argv)
   setenv("TMPDIR", tmpdir, 1);
 
   t0 = st_now();
-  for (int round = 0; total > 0 ? st_now() - t0 < total : round < rounds;
+  for (int round = 0;
+       !interrupted && (total > 0 ? st_now() - t0 < total : round < rounds);
        round++) {
-    for (size_t i = 0; i < NSCENARIOS; i++) {
+    for (size_t i = 0; i < NSCENARIOS && !interrupted; i++) {
       st_config run = cfg;
       result *r;
       if (!selected(only, scenarios[i].name))

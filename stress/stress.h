@@ -247,5 +247,6 @@ void st_scenario_manager(st_ctx *ctx);
 int st_count_fds(void);
 int st_count_shared_maps(void); /* this process's MAP_SHARED mappings */
 long st_rss_kib(pid_t pid);     /* resident set, or -1 */
+pid_t st_parent_of(pid_t pid);  /* from /proc, or -1 */
 
 #endif /* STRESS_H */

@@ -203,7 +203,8 @@ void st_scenario_semaphore(st_ctx *ctx)
  * once.  Chaos stops and storms the processes but does not kill them: the
  * ring is not repairable from a dead holder's half-made change. */
 #define COND_RING 16
-#define COND_MAX_ITEMS (1u << 16)
+#define COND_MAX_ITEMS (1u << 20)
+#define COND_PRODUCERS_MAX 16
 
 struct cond_state {
   mproc_lock *lock;
@@ -212,7 +213,7 @@ struct cond_state {
   uint32_t ring_producer[COND_RING];
   uint64_t ring_seq[COND_RING];
   uint64_t produced[ST_SLOTS];
-  _Atomic uint8_t seen[ST_SLOTS / 2][COND_MAX_ITEMS / 8];
+  _Atomic uint8_t seen[COND_PRODUCERS_MAX][COND_MAX_ITEMS / 8];
   int nproducers;
 };
 
@@ -314,7 +315,9 @@ void st_scenario_condition(st_ctx *ctx)
   st_group *g = st_share(sizeof *g);
   mproc_process agent;
   st_rng rng;
-  int np = ctx->cfg->procs / 2, nc = ctx->cfg->procs - np;
+  int np = ctx->cfg->procs / 2 > COND_PRODUCERS_MAX ? COND_PRODUCERS_MAX
+                                                    : ctx->cfg->procs / 2;
+  int nc = ctx->cfg->procs - np;
   uint64_t total = 0;
   st_rng_init(&rng, ctx->cfg->seed, (uint64_t)ctx->index, 1, 0);
   if (st_rng_chance(&rng, 50)) /* over a Lock, or its own RLock */
