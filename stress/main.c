@@ -65,6 +65,7 @@ typedef struct result {
 } result;
 
 static char tmpdir[64];
+static const char *shm_prefix = ""; /* --shm-prefix */
 
 /* SIGINT or SIGTERM (a cancelled CI job): the runner ends the running
  * scenario, cleans up and reports what ran. */
@@ -352,7 +353,8 @@ static void run_one(const st_config *cfg, const st_scenario *sc, int index,
     reap_orphans(hung ? 1 : st_scale(5), leaks, sizeof leaks);
     list_dir("/dev/shm", &shm_after);
     for (int i = 0; i < shm_after.n; i++)
-      if (!in_names(&shm_before, shm_after.name[i]))
+      if (!in_names(&shm_before, shm_after.name[i]) &&
+          strncmp(shm_after.name[i], shm_prefix, strlen(shm_prefix)) == 0)
         append(leaks, sizeof leaks, "%s/dev/shm/%s was left behind",
                leaks[0] ? "; " : "", shm_after.name[i]);
     list_dir(tmpdir, &tmp_after);
@@ -515,6 +517,7 @@ static void usage(FILE *f)
       "  --max-message B     largest random message (default 4 MiB)\n"
       "  --hang-grace S      watchdog grace past the budget (default 60)\n"
       "  --rss-growth K      bound on resident growth, KiB (default 65536)\n"
+      "  --shm-prefix P      only new /dev/shm entries named P* are leaks\n"
       "  --junit FILE        JUnit XML report\n"
       "  --json FILE         JSON report\n"
       "  --history FILE      append the JSON report as one line\n"
@@ -560,6 +563,7 @@ int main(int argc, char **argv)
       {"max-message", required_argument, 0, 'm'},
       {"hang-grace", required_argument, 0, 'g'},
       {"rss-growth", required_argument, 0, 'R'},
+      {"shm-prefix", required_argument, 0, 'P'},
       {"junit", required_argument, 0, 'J'},
       {"json", required_argument, 0, 'j'},
       {"history", required_argument, 0, 'H'},
@@ -586,6 +590,7 @@ int main(int argc, char **argv)
     case 'm': cfg.max_message = strtoull(optarg, NULL, 0); break;
     case 'g': cfg.hang_grace = strtod(optarg, NULL); break;
     case 'R': cfg.rss_growth_kib = atol(optarg); break;
+    case 'P': shm_prefix = optarg; break;
     case 'J': junit = optarg; break;
     case 'j': json = optarg; break;
     case 'H': history = optarg; break;
