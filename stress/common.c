@@ -243,6 +243,18 @@ static int worker_main(void *p)
   return atomic_load(&ctx.board->failed) ? 3 : 0;
 }
 
+st_group *st_group_new(void)
+{
+  st_group *g = calloc(1, sizeof *g);
+  if (g == NULL) {
+    perror("stress: calloc");
+    _exit(2);
+  }
+  return g;
+}
+
+void st_group_free(st_group *g) { free(g); }
+
 void st_start(st_ctx *ctx, st_group *g, int n, const char *role, int flags,
               st_worker_fn fn, void *arg)
 {

@@ -240,7 +240,7 @@ static void mgr_check(st_ctx *ctx, struct mgr_state *s, const bool *killed,
 void st_scenario_manager(st_ctx *ctx)
 {
   struct mgr_state *s = st_share(sizeof *s);
-  st_group *g = st_share(sizeof *g);
+  st_group *g = st_group_new();
   bool killed[ST_SLOTS] = {false};
   mproc_process agent;
   mproc_obj *zero = mproc_obj_int(0);
@@ -280,6 +280,6 @@ void st_scenario_manager(st_ctx *ctx)
   ST_OK(ctx, mproc_manager_shutdown(s->m));
   mproc_manager_free(s->m);
   st_done(ctx, false);
-  st_unshare(g, sizeof *g);
+  st_group_free(g);
   st_unshare(s, sizeof *s);
 }

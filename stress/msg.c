@@ -155,7 +155,7 @@ static void pipe_receiver(st_ctx *ctx, int index, void *arg)
 void st_scenario_pipe(st_ctx *ctx)
 {
   struct pipe_state *s = st_share(sizeof *s);
-  st_group *g = st_share(sizeof *g);
+  st_group *g = st_group_new();
   mproc_process agent;
   int flags = ST_STORM | ST_STOPPABLE | ST_KILLABLE;
   s->pairs = ctx->cfg->procs / 2 > PIPE_PAIRS_MAX ? PIPE_PAIRS_MAX
@@ -176,7 +176,7 @@ void st_scenario_pipe(st_ctx *ctx)
   st_join(ctx, g, NULL);
   if (ctx->cfg->chaos)
     st_chaos_stop(ctx, &agent);
-  st_unshare(g, sizeof *g);
+  st_group_free(g);
   st_unshare(s, sizeof *s);
 }
 
@@ -364,7 +364,7 @@ static void queue_drain(st_ctx *ctx, struct queue_state *s)
 static void queue_run(st_ctx *ctx, bool joinable)
 {
   struct queue_state *s = st_share(sizeof *s);
-  st_group *prod = st_share(sizeof *prod), *cons = st_share(sizeof *cons);
+  st_group *prod = st_group_new(), *cons = st_group_new();
   bool pkilled[ST_SLOTS] = {false}, ckilled[ST_SLOTS] = {false};
   mproc_queue_options o = {0};
   mproc_process agent;
@@ -448,8 +448,8 @@ static void queue_run(st_ctx *ctx, bool joinable)
   }
   ST_CHECK(ctx, mproc_queue_empty(s->q), "the queue is not empty at the end");
   mproc_queue_free(s->q);
-  st_unshare(prod, sizeof *prod);
-  st_unshare(cons, sizeof *cons);
+  st_group_free(prod);
+  st_group_free(cons);
   st_unshare(s, sizeof *s);
 }
 

@@ -189,6 +189,11 @@ typedef struct st_group {
   } args[ST_SLOTS];
 } st_group;
 
+/* A group in the leader's own memory (the children's copies stay
+ * reachable, for Valgrind's leak check); st_group_free after st_join. */
+st_group *st_group_new(void);
+void st_group_free(st_group *g);
+
 /* Starts n workers running fn(ctx, i, arg) with a slot of role/flags. */
 void st_start(st_ctx *ctx, st_group *g, int n, const char *role, int flags,
               st_worker_fn fn, void *arg);

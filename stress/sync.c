@@ -74,7 +74,7 @@ static void lock_worker(st_ctx *ctx, int index, void *arg)
 void st_scenario_lock(st_ctx *ctx)
 {
   struct lock_state *s = st_share(sizeof *s);
-  st_group *g = st_share(sizeof *g);
+  st_group *g = st_group_new();
   mproc_process agent;
   int flags = ST_STORM | ST_STOPPABLE | ST_KILLABLE;
   ST_OK(ctx, mproc_lock_new(&s->lock[0]));
@@ -108,7 +108,7 @@ void st_scenario_lock(st_ctx *ctx)
   st_count(ctx, 1, atomic_load(&s->repairs));
   mproc_lock_free(s->lock[0]);
   mproc_lock_free(s->lock[1]);
-  st_unshare(g, sizeof *g);
+  st_group_free(g);
   st_unshare(s, sizeof *s);
 }
 
@@ -163,7 +163,7 @@ static void sem_worker(st_ctx *ctx, int index, void *arg)
 void st_scenario_semaphore(st_ctx *ctx)
 {
   struct sem_state *s = st_share(sizeof *s);
-  st_group *g = st_share(sizeof *g);
+  st_group *g = st_group_new();
   mproc_process agent;
   st_rng rng;
   int value = -1, killed;
@@ -189,7 +189,7 @@ void st_scenario_semaphore(st_ctx *ctx)
   st_count(ctx, 0, s->bound);
   st_count(ctx, 1, (uint64_t)atomic_load(&s->max_holders));
   mproc_semaphore_free(s->sem);
-  st_unshare(g, sizeof *g);
+  st_group_free(g);
   st_unshare(s, sizeof *s);
 }
 
@@ -312,7 +312,7 @@ static void cond_consumer(st_ctx *ctx, int index, void *arg)
 void st_scenario_condition(st_ctx *ctx)
 {
   struct cond_state *s = st_share(sizeof *s);
-  st_group *g = st_share(sizeof *g);
+  st_group *g = st_group_new();
   mproc_process agent;
   st_rng rng;
   int np = ctx->cfg->procs / 2 > COND_PRODUCERS_MAX ? COND_PRODUCERS_MAX
@@ -346,7 +346,7 @@ void st_scenario_condition(st_ctx *ctx)
   st_count(ctx, 0, total);
   mproc_condition_free(s->cond);
   mproc_lock_free(s->lock);
-  st_unshare(g, sizeof *g);
+  st_group_free(g);
   st_unshare(s, sizeof *s);
 }
 
@@ -430,7 +430,7 @@ static void barrier_worker(st_ctx *ctx, int index, void *arg)
 void st_scenario_barrier(st_ctx *ctx)
 {
   struct barrier_state *s = st_share(sizeof *s);
-  st_group *g = st_share(sizeof *g);
+  st_group *g = st_group_new();
   mproc_process agent;
   s->parties = (unsigned)ctx->cfg->procs;
   s->ctx = ctx;
@@ -450,7 +450,7 @@ void st_scenario_barrier(st_ctx *ctx)
            mproc_barrier_n_waiting(s->barrier));
   st_count(ctx, 0, atomic_load(&s->generation));
   mproc_barrier_free(s->barrier);
-  st_unshare(g, sizeof *g);
+  st_group_free(g);
   st_unshare(s, sizeof *s);
 }
 
@@ -524,8 +524,8 @@ static void event_waiter(st_ctx *ctx, int index, void *arg)
 void st_scenario_event(st_ctx *ctx)
 {
   struct event_state *s = st_share(sizeof *s);
-  st_group *setter = st_share(sizeof *setter);
-  st_group *waiters = st_share(sizeof *waiters);
+  st_group *setter = st_group_new();
+  st_group *waiters = st_group_new();
   mproc_process agent;
   ST_OK(ctx, mproc_event_new(&s->event));
   st_start(ctx, setter, 1, "setter", ST_STORM | ST_STOPPABLE, event_setter,
@@ -542,7 +542,7 @@ void st_scenario_event(st_ctx *ctx)
     st_chaos_stop(ctx, &agent);
   ST_CHECK(ctx, mproc_event_is_set(s->event), "the event is not set");
   mproc_event_free(s->event);
-  st_unshare(waiters, sizeof *waiters);
-  st_unshare(setter, sizeof *setter);
+  st_group_free(waiters);
+  st_group_free(setter);
   st_unshare(s, sizeof *s);
 }
