@@ -307,9 +307,12 @@ void st_scenario_pool(st_ctx *ctx)
   st_count_name(ctx, 3, "worker_lost");
   st_count_name(ctx, 4, "maxtasksperchild");
   st_count(ctx, 4, o.maxtasksperchild);
-  ST_OK(ctx, mproc_pool_new(&pool, &o));
+  /* The agent first: forked while the pool's result thread runs, it
+   * would hold copies of that thread's allocations that nothing in it
+   * points to (Valgrind's "definitely lost"). */
   if (ctx->cfg->chaos)
     st_chaos_start(ctx, &agent, ctx->cfg->procs * 2);
+  ST_OK(ctx, mproc_pool_new(&pool, &o));
   for (n = 0; st_more(ctx, n) && apply_jobs + 16 < POOL_MAX_JOBS; n++) {
     int64_t before = x;
     if (st_rng_chance(&ctx->rng, 50))
@@ -373,9 +376,9 @@ void st_scenario_executor(st_ctx *ctx)
   st_count_name(ctx, 2, "failed");
   st_count_name(ctx, 3, "broken_or_cancelled");
   st_count_name(ctx, 4, "executors");
-  ST_OK(ctx, mproc_executor_new(&ex, &o));
-  if (ctx->cfg->chaos)
+  if (ctx->cfg->chaos) /* before the result thread, as in the pool */
     st_chaos_start(ctx, &agent, ctx->cfg->procs * 2);
+  ST_OK(ctx, mproc_executor_new(&ex, &o));
   for (uint64_t n = 0; st_more(ctx, n); n++) {
     struct fut_rec rec[N];
     mproc_future *fs[N];
