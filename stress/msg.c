@@ -384,7 +384,7 @@ static void queue_run(st_ctx *ctx, bool joinable)
     ST_OK(ctx, mproc_queue_new(&s->q, &o));
   st_count_name(ctx, 0, "items");
   st_count_name(ctx, 1, "bytes");
-  st_count_name(ctx, 2, "lost_with_killed_consumers");
+  st_count_name(ctx, 2, "lost_by_killed");
   st_count_name(ctx, 3, "maxsize");
   st_count(ctx, 3, o.maxsize);
   st_start(ctx, prod, s->np, "producer",
