@@ -19,3 +19,4 @@ dist_doc_DATA += docs/oracle.md
 dist_doc_DATA += docs/performance.md
 EXTRA_DIST += docs/performance-scaling.svg
 dist_doc_DATA += docs/validating.md
+dist_doc_DATA += docs/stress.md
