@@ -16,3 +16,4 @@ dist_doc_DATA += docs/executor.md
 dist_doc_DATA += docs/manager.md
 dist_doc_DATA += docs/fuzzing.md
 dist_doc_DATA += docs/oracle.md
+dist_doc_DATA += docs/mutation.md
