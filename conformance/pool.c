@@ -927,6 +927,19 @@ MPT_TEST(pool_default_apply_async_results_valid_after_close_join, "EX-004-02",
   expect_no_child();
 }
 
+/* res is the map of square_with_pid over range(n): [[i * i, pid], ...];
+ * stores the worker pids in pids[0..n). */
+static void expect_squares_with_pids(const mproc_obj *res, size_t n,
+                                     int64_t *pids)
+{
+  ck_assert_uint_eq(mproc_obj_len(res), n);
+  for (size_t i = 0; i < n; i++) {
+    const mproc_obj *it = mproc_obj_list_get(res, i);
+    ck_assert_int_eq(int_of(mproc_obj_list_get(it, 0)), (int64_t)(i * i));
+    pids[i] = int_of(mproc_obj_list_get(it, 1));
+  }
+}
+
 MPT_TEST(pool_maxtasksperchild_1_recycles_workers_strands_nothing, "EX-004-02",
          "With two workers and maxtasksperchild=1, eight tasks (map with "
          "chunksize 1, then eight apply_async) all complete with the right "
@@ -942,12 +955,7 @@ MPT_TEST(pool_maxtasksperchild_1_recycles_workers_strands_nothing, "EX-004-02",
   MPT_OK(mproc_pool_new(&p, &o));
 
   MPT_OK(mproc_pool_map(p, square_with_pid, args, 1, &res, NULL));
-  ck_assert_uint_eq(mproc_obj_len(res), 8);
-  for (size_t i = 0; i < 8; i++) {
-    const mproc_obj *it = mproc_obj_list_get(res, i);
-    ck_assert_int_eq(int_of(mproc_obj_list_get(it, 0)), (int64_t)(i * i));
-    pids[i] = int_of(mproc_obj_list_get(it, 1));
-  }
+  expect_squares_with_pids(res, 8, pids);
   ck_assert_uint_gt(distinct(pids, 8), 2);
   mproc_obj_free(res);
 
@@ -981,12 +989,7 @@ MPT_TEST(pool_map_chunk_runs_in_one_worker_maxtasksperchild_counts_chunks, "EX-0
   o.maxtasksperchild = 1;
   MPT_OK(mproc_pool_new(&p, &o));
   MPT_OK(mproc_pool_map(p, square_with_pid, args, 4, &res, NULL));
-  ck_assert_uint_eq(mproc_obj_len(res), 8);
-  for (size_t i = 0; i < 8; i++) {
-    const mproc_obj *it = mproc_obj_list_get(res, i);
-    ck_assert_int_eq(int_of(mproc_obj_list_get(it, 0)), (int64_t)(i * i));
-    pids[i] = int_of(mproc_obj_list_get(it, 1));
-  }
+  expect_squares_with_pids(res, 8, pids);
   for (size_t i = 0; i < 8; i++)
     ck_assert_msg(pids[i] == pids[i < 4 ? 0 : 4], "item %zu ran in worker "
                   "%lld, the first of its chunk in %lld", i,
