@@ -427,6 +427,69 @@ MPT_TEST(condition_notify_n_wakes_exactly_n_waiters, "EX-002-13 EX-004-01",
   }
 }
 
+/* A waiter that records, when woken, its own index in the next free place
+ * of `order` (shared): the order in which waiters were notified. */
+struct order_arg {
+  struct notify_arg *n;
+  int64_t index;
+  int64_t *order;
+};
+
+static int wait_record_order(void *p)
+{
+  struct order_arg *o = p;
+  struct notify_arg *a = o->n;
+  MPT_CHILD_OK(mproc_condition_acquire(a->c, mpt_scale(30)));
+  ++*a->waiting;
+  MPT_CHILD_OK(mproc_semaphore_release(a->ready));
+  MPT_CHILD_OK(mproc_condition_wait(a->c, mpt_scale(30)));
+  o->order[(*a->woken)++] = o->index;
+  MPT_CHILD_OK(mproc_condition_release(a->c));
+  MPT_CHILD_OK(mproc_semaphore_release(a->done));
+  return 0;
+}
+
+MPT_TEST(condition_notify_wakes_the_oldest_waiter_first, "EX-002-13",
+         "With three processes that started waiting one after the other, "
+         "each notify(1) wakes the one that has waited longest.")
+{
+  enum { N = 3 };
+  mproc_process procs[N];
+  mproc_array *arr;
+  int64_t *s = mpt_scratch(&arr, 2 + N);
+  struct notify_arg a;
+  struct order_arg o[N];
+
+  MPT_OK(mproc_condition_new(&a.c, NULL));
+  MPT_OK(mproc_semaphore_new(&a.ready, 0));
+  MPT_OK(mproc_semaphore_new(&a.done, 0));
+  a.waiting = &s[0];
+  a.woken = &s[1];
+  for (int i = 0; i < N; i++) {
+    o[i] = (struct order_arg){&a, i, &s[2]};
+    mpt_spawn(&procs[i], 1, wait_record_order, &o[i]);
+    /* Waiter i released `ready` holding the lock and gives the lock up
+     * only inside wait: once the lock is ours, it is queued, before
+     * waiter i + 1 starts. */
+    MPT_OK(mproc_semaphore_acquire(a.ready, mpt_scale(30)));
+    MPT_OK(mproc_condition_acquire(a.c, mpt_scale(30)));
+    MPT_OK(mproc_condition_release(a.c));
+  }
+  for (int i = 0; i < N; i++) {
+    MPT_OK(mproc_condition_acquire(a.c, mpt_scale(30)));
+    MPT_OK(mproc_condition_notify(a.c, 1));
+    MPT_OK(mproc_condition_release(a.c));
+    MPT_OK(mproc_semaphore_acquire(a.done, mpt_scale(30)));
+    ck_assert_msg(s[2 + i] == i, "notify number %d woke waiter %lld", i,
+                  (long long)s[2 + i]);
+  }
+  mpt_join_all(procs, N);
+  mproc_semaphore_free(a.ready);
+  mproc_semaphore_free(a.done);
+  mproc_condition_free(a.c);
+  mproc_array_free(arr);
+}
+
 MPT_TEST(condition_notify_without_waiters_is_harmless, "EX-002-13",
          "notify and notify_all with nobody waiting return 0 and wake no "
          "later waiter.")

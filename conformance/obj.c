@@ -386,6 +386,7 @@ MPT_TEST(obj_equal_needs_same_type_and_compares_dicts_as_mappings, "EX-000-05 EX
       {"0 and None", mproc_obj_int(0), mproc_obj_none(), DIFF},
       {"0.0 and -0.0", mproc_obj_float(0.0), mproc_obj_float(-0.0), SAME},
       {"nan and nan", mproc_obj_float(NAN), mproc_obj_float(NAN), DIFF},
+      {"1.5 and -1.5", mproc_obj_float(1.5), mproc_obj_float(-1.5), DIFF},
       {"'a' and b'a'", mproc_obj_str("a"), mproc_obj_bytes("a", 1), DIFF},
       {"'a' and 'a\\0'", mproc_obj_strn("a", 1), mproc_obj_strn("a\0", 2),
        DIFF},

@@ -795,6 +795,31 @@ MPT_TEST(pipe_poll_with_partial_message_times_out, "EX-000-05",
   mproc_conn_free(b);
 }
 
+MPT_TEST(pipe_wait_flags_a_connection_once_its_message_is_whole, "EX-000-05",
+         "While a child sends an 8 MiB message, wait on the receiving end "
+         "returns 0 only once the whole message is there: recv_bytes "
+         "without waiting then returns it intact.")
+{
+  struct big_arg a = {.size = (size_t)8 << 20, .seed = 13};
+  mproc_process p;
+  bool ready = false;
+  void *buf = NULL;
+  size_t len = 0;
+  new_pipe(&a.theirs, &a.mine, false, 0);
+  start(&p, send_big, &a);
+  MPT_OK(mproc_conn_close(a.mine));
+  MPT_OK(mproc_conn_wait(&a.theirs, 1, mpt_scale(30), &ready));
+  ck_assert(ready);
+  MPT_OK(mproc_conn_recv_bytes(a.theirs, &buf, &len, 0));
+  ck_assert_uint_eq(len, a.size);
+  ck_assert_msg(pattern_mismatch(buf, len, a.seed) == len,
+                "byte %zu is wrong", pattern_mismatch(buf, len, a.seed));
+  free(buf);
+  mpt_join_all(&p, 1);
+  mproc_conn_free(a.mine);
+  mproc_conn_free(a.theirs);
+}
+
 /* ---- closing ---- */
 
 MPT_TEST(pipe_closed_end_eclosed, "EX-000-05",

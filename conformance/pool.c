@@ -927,6 +927,19 @@ MPT_TEST(pool_default_apply_async_results_valid_after_close_join, "EX-004-02",
   expect_no_child();
 }
 
+/* res is the map of square_with_pid over range(n): [[i * i, pid], ...];
+ * stores the worker pids in pids[0..n). */
+static void expect_squares_with_pids(const mproc_obj *res, size_t n,
+                                     int64_t *pids)
+{
+  ck_assert_uint_eq(mproc_obj_len(res), n);
+  for (size_t i = 0; i < n; i++) {
+    const mproc_obj *it = mproc_obj_list_get(res, i);
+    ck_assert_int_eq(int_of(mproc_obj_list_get(it, 0)), (int64_t)(i * i));
+    pids[i] = int_of(mproc_obj_list_get(it, 1));
+  }
+}
+
 MPT_TEST(pool_maxtasksperchild_1_recycles_workers_strands_nothing, "EX-004-02",
          "With two workers and maxtasksperchild=1, eight tasks (map with "
          "chunksize 1, then eight apply_async) all complete with the right "
@@ -942,12 +955,7 @@ MPT_TEST(pool_maxtasksperchild_1_recycles_workers_strands_nothing, "EX-004-02",
   MPT_OK(mproc_pool_new(&p, &o));
 
   MPT_OK(mproc_pool_map(p, square_with_pid, args, 1, &res, NULL));
-  ck_assert_uint_eq(mproc_obj_len(res), 8);
-  for (size_t i = 0; i < 8; i++) {
-    const mproc_obj *it = mproc_obj_list_get(res, i);
-    ck_assert_int_eq(int_of(mproc_obj_list_get(it, 0)), (int64_t)(i * i));
-    pids[i] = int_of(mproc_obj_list_get(it, 1));
-  }
+  expect_squares_with_pids(res, 8, pids);
   ck_assert_uint_gt(distinct(pids, 8), 2);
   mproc_obj_free(res);
 
@@ -963,6 +971,31 @@ MPT_TEST(pool_maxtasksperchild_1_recycles_workers_strands_nothing, "EX-004-02",
   }
   ck_assert_uint_gt(distinct(pids, 8), 2);
 
+  mproc_obj_free(args);
+  pool_finish(p);
+  expect_no_child();
+}
+
+MPT_TEST(pool_map_chunk_runs_in_one_worker_maxtasksperchild_counts_chunks, "EX-000-12 EX-004-02",
+         "With maxtasksperchild=1, map over eight items with chunksize 4 "
+         "runs each chunk of four in one worker: items 0-3 share a worker "
+         "pid, items 4-7 share another.")
+{
+  mproc_pool_options o = {0};
+  mproc_pool *p = NULL;
+  mproc_obj *args = range(8), *res = NULL;
+  int64_t pids[8];
+  o.processes = 2;
+  o.maxtasksperchild = 1;
+  MPT_OK(mproc_pool_new(&p, &o));
+  MPT_OK(mproc_pool_map(p, square_with_pid, args, 4, &res, NULL));
+  expect_squares_with_pids(res, 8, pids);
+  for (size_t i = 0; i < 8; i++)
+    ck_assert_msg(pids[i] == pids[i < 4 ? 0 : 4], "item %zu ran in worker "
+                  "%lld, the first of its chunk in %lld", i,
+                  (long long)pids[i], (long long)pids[i < 4 ? 0 : 4]);
+  ck_assert_int_ne(pids[0], pids[4]);
+  mproc_obj_free(res);
   mproc_obj_free(args);
   pool_finish(p);
   expect_no_child();
@@ -1200,6 +1233,53 @@ MPT_TEST(pool_terminate_while_busy_cancels_running_and_queued_work, "EX-000-13",
   mproc_obj_free(args);
   mproc_pool_free(p);
   gates_free();
+}
+
+/* A task's SIGTERM handler: notes the signal in slots[0], then ends the
+ * worker as the default action would. */
+static void note_sigterm(int sig)
+{
+  __atomic_store_n(&slots[0], 1, __ATOMIC_SEQ_CST);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+/* Installs note_sigterm, sets started[0] and waits for gates[0]. */
+static int wait_noting_sigterm(const mproc_obj *arg, mproc_obj **result)
+{
+  (void)arg;
+  signal(SIGTERM, note_sigterm);
+  mproc_event_set(started[0]);
+  if (mproc_event_wait(gates[0], mpt_scale(30)) != 0)
+    return mproc_task_fail(91, "gate 0 was never opened");
+  *result = mproc_obj_none();
+  return 0;
+}
+
+MPT_TEST(pool_terminate_sends_sigterm_to_busy_workers, "EX-000-13",
+         "terminate stops a busy worker with SIGTERM, as the documented "
+         "Pool.terminate does: a SIGTERM handler the task installed runs.")
+{
+  mproc_array *arr;
+  mproc_pool *p;
+  mproc_async_result *r;
+  mproc_obj *none = mproc_obj_none(), *res = NULL;
+  slots = mpt_scratch(&arr, 1);
+  gates_new();
+  p = pool_new(1);
+  MPT_OK(mproc_pool_apply_async(p, wait_noting_sigterm, none, NULL, &r));
+  wait_started(0);
+  MPT_OK(mproc_pool_terminate(p));
+  MPT_OK(mproc_pool_join(p, mpt_scale(5)));
+  ck_assert_msg(__atomic_load_n(&slots[0], __ATOMIC_SEQ_CST) == 1,
+                "the busy worker did not get SIGTERM");
+  MPT_ERR(mproc_async_result_get(r, 0, &res, NULL), MPROC_ECANCELLED);
+  mproc_async_result_free(r);
+  mproc_obj_free(none);
+  mproc_pool_free(p);
+  gates_free();
+  mproc_array_free(arr);
+  slots = NULL;
 }
 
 MPT_TEST(pool_terminate_cancels_a_hundred_queued_jobs, "EX-000-13",

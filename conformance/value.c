@@ -156,6 +156,30 @@ MPT_TEST(value_integer_codes_round_trip_min_and_max_in_child, "EX-000-06 EX-003-
   }
 }
 
+MPT_TEST_F(value_unsigned_max_read_as_i64_exactly_or_erange, "EX-003-06", "shared-memory checked-stores",
+         "For every unsigned type code, get_i64 reads the maximum back as "
+         "that positive number when it fits in 64 signed bits, and gives "
+         "ERANGE when it does not.")
+{
+  for (int i = 0; i < N_INT; i++) {
+    const struct int_case *c = &int_cases[i];
+    mproc_value *v;
+    int64_t got = 0;
+    if (c->is_signed)
+      continue;
+    MPT_OK(mproc_value_new(&v, c->code, NULL));
+    MPT_OK(mproc_value_set_u64(v, c->max));
+    if (c->max <= (uint64_t)INT64_MAX) {
+      MPT_OK(mproc_value_get_i64(v, &got));
+      ck_assert_msg((uint64_t)got == c->max, "'%c': max read as %lld",
+                    c->code, (long long)got);
+    } else {
+      MPT_ERR(mproc_value_get_i64(v, &got), MPROC_ERANGE);
+    }
+    mproc_value_free(v);
+  }
+}
+
 MPT_TEST_F(value_integer_codes_out_of_range_erange_unchanged, "EX-003-06", "shared-memory checked-stores",
          "For every integer type code, storing one past the maximum or one "
          "below the minimum gives ERANGE and leaves the element unchanged; "

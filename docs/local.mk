@@ -20,3 +20,4 @@ dist_doc_DATA += docs/performance.md
 EXTRA_DIST += docs/performance-scaling.svg
 dist_doc_DATA += docs/validating.md
 dist_doc_DATA += docs/stress.md
+dist_doc_DATA += docs/mutation.md
