@@ -141,6 +141,7 @@ struct mproc__engine {
   chunk *head, *tail; /* pending chunks, FIFO */
   int evfd;
   pthread_t thread;
+  bool started; /* the first workers are forked (or the engine broke) */
   bool thread_done, joined;
   enum engine_state state;
   bool terminate_started, kill_armed;
@@ -771,6 +772,10 @@ static void *result_thread(void *arg) {
   mproc__pools_lock();
   for (;;) {
     steer(e, &s);
+    if (!e->started) {
+      e->started = true;
+      broadcast();
+    }
     run_settled(&s);
     if (finished(e))
       break;
@@ -853,6 +858,13 @@ int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o,
   mproc__fd_track(e->evfd);
   mproc__pools_lock();
   int rc = pthread_create(&e->thread, NULL, result_thread, e);
+  /* Like the documented Pool, return with the workers forked: they see the
+   * program as it was when the pool was made, not as it is at some later
+   * moment the result thread happens to reach fork().  It also keeps the
+   * caller's next allocations away from the fork, which an allocator
+   * without fork handlers (ASan before LLVM 18) cannot survive. */
+  while (rc == 0 && !e->started)
+    pthread_cond_wait(&cv, &mu);
   mproc__pools_unlock();
   if (rc != 0) {
     mproc__fd_untrack(e->evfd);
