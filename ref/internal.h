@@ -13,6 +13,26 @@
 #include <stdint.h>
 #include <time.h>
 
+/* ---- notes for Valgrind's thread tools ---- */
+
+/* Helgrind and DRD see pthread synchronisation only, not the atomics and
+ * futexes the primitives are made of: these mark the happens-before edges
+ * those make (a release before the acquire that sees it), keyed on the
+ * synchronising word.  MPROC__FORKED_OWN(var) says that in a forked child
+ * the forking thread, the only one left, owns `var`: what the parent's
+ * other threads did with it is past.  Outside Valgrind the client
+ * requests cost a few instructions; without Valgrind's headers, nothing. */
+#ifdef HAVE_VALGRIND_HELGRIND_H
+#include <valgrind/helgrind.h>
+#define MPROC__HAPPENS_BEFORE(addr) ANNOTATE_HAPPENS_BEFORE(addr)
+#define MPROC__HAPPENS_AFTER(addr) ANNOTATE_HAPPENS_AFTER(addr)
+#define MPROC__FORKED_OWN(var) VALGRIND_HG_CLEAN_MEMORY(&(var), sizeof(var))
+#else
+#define MPROC__HAPPENS_BEFORE(addr) ((void)(addr))
+#define MPROC__HAPPENS_AFTER(addr) ((void)(addr))
+#define MPROC__FORKED_OWN(var) ((void)&(var))
+#endif
+
 /* ---- deadlines (clock.c) ---- */
 
 /* A point on CLOCK_MONOTONIC, or "never" for no limit. */

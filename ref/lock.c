@@ -24,6 +24,13 @@ void mproc__lockbody_init(mproc__lockbody *b, bool recursive) {
   b->recursive = recursive;
 }
 
+/* The word now holds our id: what the last owner did before its release
+ * happened before what we do now. */
+static void taken(mproc__lockbody *b) {
+  MPROC__HAPPENS_AFTER(&b->word);
+  b->count = 1;
+}
+
 /* Takes over the lock from a dead owner if `w` is still its word. */
 static bool take_from_dead(mproc__lockbody *b, uint32_t w, uint32_t me) {
   uint32_t owner = w & MPROC__LOCK_IDMASK;
@@ -32,7 +39,7 @@ static bool take_from_dead(mproc__lockbody *b, uint32_t w, uint32_t me) {
   if (!atomic_compare_exchange_strong(&b->word, &w,
                                       me | (w & MPROC__LOCK_WAITERS)))
     return false;
-  b->count = 1;
+  taken(b);
   return true;
 }
 
@@ -49,7 +56,7 @@ int mproc__lockbody_acquire(mproc__lockbody *b, const mproc__deadline *d) {
   for (int i = 0; i < SPIN_TRIES; i++) {
     w = 0;
     if (atomic_compare_exchange_weak(&b->word, &w, me)) {
-      b->count = 1;
+      taken(b);
       return 0;
     }
     if (d->poll)
@@ -64,7 +71,7 @@ int mproc__lockbody_acquire(mproc__lockbody *b, const mproc__deadline *d) {
        * release wakes them. */
       if (atomic_compare_exchange_strong(&b->word, &w,
                                          me | MPROC__LOCK_WAITERS)) {
-        b->count = 1;
+        taken(b);
         return 0;
       }
       continue;
@@ -104,6 +111,7 @@ int mproc__lockbody_release(mproc__lockbody *b) {
       return 0;
   }
   /* A Lock may be released by any process, as in the documented system. */
+  MPROC__HAPPENS_BEFORE(&b->word);
   while (!atomic_compare_exchange_weak(&b->word, &w, 0)) {
     if (w == 0)
       return MPROC_ESTATE;

@@ -805,9 +805,9 @@ typedef struct mproc_pool_options {
                                   0: MPROC_MAX_MESSAGE_DEFAULT */
 } mproc_pool_options;
 
-/* Creates a pool; workers start in the background.  opts may be NULL.
- * The caller owns the pool (mproc_pool_free).  Errors: EINVAL, ENOMEM,
- * ERESOURCE. */
+/* Creates a pool; returns once its workers are forked (blocks only for
+ * that).  opts may be NULL.  The caller owns the pool (mproc_pool_free).
+ * Errors: EINVAL, ENOMEM, ERESOURCE. */
 MPROC_EXTERN int mproc_pool_new(mproc_pool **out,
                                 const mproc_pool_options *opts);
 
@@ -949,7 +949,8 @@ typedef struct mproc_executor_options {
   size_t max_message;            /* 0: MPROC_MAX_MESSAGE_DEFAULT */
 } mproc_executor_options;
 
-/* Errors: EINVAL, ENOMEM, ERESOURCE. */
+/* Returns once the workers are forked (blocks only for that).
+ * Errors: EINVAL, ENOMEM, ERESOURCE. */
 MPROC_EXTERN int mproc_executor_new(mproc_executor **out,
                                     const mproc_executor_options *opts);
 

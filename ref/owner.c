@@ -34,6 +34,7 @@ uint32_t mproc__tid(void) {
 }
 
 void mproc__owner_after_fork(void) {
+  MPROC__FORKED_OWN(cached_pid);
   __atomic_store_n(&cached_pid, (uint32_t)getpid(), __ATOMIC_RELAXED);
 }
 

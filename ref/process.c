@@ -64,6 +64,13 @@ static void after_fork_parent(void) {
 }
 
 static void after_fork_child(void) {
+  /* Read without a lock by any thread, written only here and by the
+   * child afterwards (child_main, mproc__become_daemon). */
+  MPROC__FORKED_OWN(current_ident);
+  MPROC__FORKED_OWN(current_name);
+  MPROC__FORKED_OWN(current_owned);
+  MPROC__FORKED_OWN(current_parent);
+  MPROC__FORKED_OWN(current_is_daemon);
   pthread_mutex_unlock(&registry_lock);
   mproc__workers_after_fork();
   mproc__owner_after_fork();

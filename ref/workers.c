@@ -141,6 +141,8 @@ struct mproc__engine {
   chunk *head, *tail; /* pending chunks, FIFO */
   int evfd;
   pthread_t thread;
+  bool started; /* the first workers are forked (or the engine broke) */
+  sigset_t sigmask; /* the creating thread's, for the workers */
   bool thread_done, joined;
   enum engine_state state;
   bool terminate_started, kill_armed;
@@ -422,7 +424,11 @@ static _Noreturn void worker_main(const mproc__engine *e, mproc_conn *c,
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) /* LCOV_EXCL_BR_LINE: see below */
     mproc_process_exit(1); /* LCOV_EXCL_LINE: the parent would have to die between fork() and prctl(); no test can order that */
+  /* Forked with every signal blocked (the result thread's mask): a
+   * terminate()'s SIGTERM that comes before this point waits for the
+   * default action instead of running the application's handler here. */
   signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_SETMASK, &e->sigmask, NULL);
   if (e->o.initializer != NULL) {
     task_err.set = false;
     int rc = e->o.initializer(e->o.initarg);
@@ -771,6 +777,10 @@ static void *result_thread(void *arg) {
   mproc__pools_lock();
   for (;;) {
     steer(e, &s);
+    if (!e->started) {
+      e->started = true;
+      broadcast();
+    }
     run_settled(&s);
     if (finished(e))
       break;
@@ -851,8 +861,21 @@ int mproc__engine_new(mproc__engine **out, const mproc__engine_options *o,
     return rc;
   }
   mproc__fd_track(e->evfd);
+  /* The result thread blocks every signal: the application's handlers
+   * are not run on it, and the workers it forks start with them blocked. */
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &e->sigmask);
   mproc__pools_lock();
   int rc = pthread_create(&e->thread, NULL, result_thread, e);
+  pthread_sigmask(SIG_SETMASK, &e->sigmask, NULL);
+  /* Like the documented Pool, return with the workers forked: they see the
+   * program as it was when the pool was made, not as it is at some later
+   * moment the result thread happens to reach fork().  It also keeps the
+   * caller's next allocations away from the fork, which an allocator
+   * without fork handlers (ASan before LLVM 18) cannot survive. */
+  while (rc == 0 && !e->started)
+    pthread_cond_wait(&cv, &mu);
   mproc__pools_unlock();
   if (rc != 0) {
     mproc__fd_untrack(e->evfd);

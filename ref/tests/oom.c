@@ -17,9 +17,10 @@ void *__real_calloc(size_t n, size_t m);
 void *__real_realloc(void *p, size_t n);
 void __real_free(void *p);
 
-static long countdown = -1; /* fail when it reaches 0; -1: never */
-static long injected;
-static long live; /* blocks allocated through the wrappers, not freed */
+/* Atomic: a pool's result thread allocates too. */
+static _Atomic long countdown = -1; /* fail when it reaches 0; -1: never */
+static _Atomic long injected;
+static _Atomic long live; /* blocks allocated through the wrappers, not freed */
 
 static bool fail_now(void) {
   if (countdown < 0)

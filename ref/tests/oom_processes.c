@@ -48,9 +48,10 @@ typedef struct shared {
 
 static shared *sh;
 static bool in_server; /* set in every forked child */
-static long countdown = -1; /* this process's; -1: never */
-static long injected;
-static long live;
+/* Atomic: a pool's result thread allocates too. */
+static _Atomic long countdown = -1; /* this process's; -1: never */
+static _Atomic long injected;
+static _Atomic long live;
 static long current_k; /* the allocation failing in this run, for messages */
 /* Failing the server's allocations: a server that cannot read the client's
  * digest hangs up, which the client reports as EAUTH (it cannot tell that
