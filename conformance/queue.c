@@ -1286,6 +1286,26 @@ MPT_TEST_F(joinable_queue_task_done_too_many_estate, "EX-002-04", "joinable-queu
   mproc_queue_free(q);
 }
 
+MPT_TEST_F(joinable_queue_counts_every_item_put_until_its_task_done, "EX-002-04", "joinable-queue",
+         "Every put counts as unfinished, also puts onto a queue that is not "
+         "empty: after three puts and three gets, join does not return until "
+         "the third task_done, and a fourth gives ESTATE.")
+{
+  mproc_queue *q;
+  MPT_OK(mproc_joinable_queue_new(&q, NULL));
+  for (int i = 1; i <= 3; i++)
+    put_int(q, i);
+  for (int i = 1; i <= 3; i++)
+    ck_assert_int_eq(get_int(q, 0), i);
+  for (int i = 0; i < 3; i++) {
+    MPT_ERR(mproc_queue_join(q, 0), MPROC_EAGAIN);
+    MPT_OK(mproc_queue_task_done(q));
+  }
+  MPT_OK(mproc_queue_join(q, 0));
+  MPT_ERR(mproc_queue_task_done(q), MPROC_ESTATE);
+  mproc_queue_free(q);
+}
+
 enum { JQ_ITEMS = 12, JQ_CONSUMERS = 3, JQ_HELD = 7 };
 
 struct jq_arg {
