@@ -824,9 +824,20 @@ static const struct daemon_case daemon_cases[] = {
 struct daemon_arg {
   enum parent_end how;
   mproc_event *ready;
+  mproc_event *up; /* set by the daemon once its target runs */
   mproc_event *never;
   int64_t *gpid;
 };
+
+/* The daemon: says it runs (so its start-up is over: a parent that dies
+ * before then is noticed by the start-up itself), then waits for ever. */
+static int daemon_up_then_wait(void *p)
+{
+  struct daemon_arg *a = p;
+  MPT_CHILD_OK(mproc_event_set(a->up));
+  MPT_CHILD_OK(mproc_event_wait(a->never, mpt_scale(60)));
+  return 0;
+}
 
 /* Static so that the object stays reachable in the intermediate process
  * whatever way it ends (it cannot be closed while the daemon runs). */
@@ -836,12 +847,13 @@ static int start_daemon_then_end(void *p)
 {
   struct daemon_arg *a = p;
   mproc_process_options o = {0};
-  o.target = wait_for_event;
-  o.arg = a->never;
+  o.target = daemon_up_then_wait;
+  o.arg = a;
   o.daemon = true;
   MPT_CHILD_OK(mproc_process_init(&daemon_grandchild, &o));
   MPT_CHILD_OK(mproc_process_start(&daemon_grandchild));
   *a->gpid = mproc_process_pid(&daemon_grandchild);
+  MPT_CHILD_OK(mproc_event_wait(a->up, mpt_scale(30)));
   MPT_CHILD_OK(mproc_event_set(a->ready));
   switch (a->how) {
   case PARENT_RETURNS:
@@ -858,8 +870,9 @@ static int start_daemon_then_end(void *p)
 }
 
 MPT_TEST_F(process_daemon_dies_when_its_parent_ends, "EX-002-03", "process daemon-exit",
-         "A daemon child (an endless loop) is gone within a bounded time "
-         "after its parent returns, exits, or is killed with SIGKILL.")
+         "A daemon child (an endless loop), once running, is gone within a "
+         "bounded time after its parent returns, exits, or is killed with "
+         "SIGKILL.")
 {
   for (size_t i = 0; i < sizeof daemon_cases / sizeof daemon_cases[0]; i++) {
     mproc_process p;
@@ -871,6 +884,7 @@ MPT_TEST_F(process_daemon_dies_when_its_parent_ends, "EX-002-03", "process daemo
     a.how = daemon_cases[i].how;
     a.gpid = mpt_scratch(&arr, 1);
     MPT_OK(mproc_event_new(&a.ready));
+    MPT_OK(mproc_event_new(&a.up));
     MPT_OK(mproc_event_new(&a.never));
     start_target(&p, start_daemon_then_end, &a, NULL);
     MPT_OK(mproc_event_wait(a.ready, mpt_scale(30)));
@@ -889,6 +903,7 @@ MPT_TEST_F(process_daemon_dies_when_its_parent_ends, "EX-002-03", "process daemo
                   "%s: daemon %ld still running %.1fs later",
                   daemon_cases[i].label, (long)gpid, mpt_scale(10));
     mproc_event_free(a.ready);
+    mproc_event_free(a.up);
     mproc_event_free(a.never);
     mproc_array_free(arr);
   }
