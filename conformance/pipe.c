@@ -796,15 +796,43 @@ MPT_TEST(pipe_poll_with_partial_message_times_out, "EX-000-05",
 }
 
 MPT_TEST(pipe_wait_flags_a_connection_once_its_message_is_whole, "EX-000-05",
-         "While a child sends an 8 MiB message, wait on the receiving end "
-         "returns 0 only once the whole message is there: recv_bytes "
-         "without waiting then returns it intact.")
+         "With only part of a message arrived, wait times out (EAGAIN / "
+         "ETIMEDOUT) and flags nothing; once the rest arrives it flags the "
+         "connection.  While a child sends an 8 MiB message, wait returns 0 "
+         "only once the whole message is there: recv_bytes without waiting "
+         "then returns it intact.")
 {
   struct big_arg a = {.size = (size_t)8 << 20, .seed = 13};
   mproc_process p;
   bool ready = false;
   void *buf = NULL;
   size_t len = 0;
+  mproc_conn *r, *w;
+  unsigned char *msg = pattern(100, 5), *frame;
+  size_t flen;
+
+  /* Part of a message, then the rest: written here, so the order is ours. */
+  new_pipe(&r, &w, false, 0);
+  frame = capture_frame(msg, 100, &flen);
+  MPT_OK(write_all(mproc_conn_fileno(w), frame, flen - 50));
+  MPT_ERR(mproc_conn_wait(&r, 1, 0, &ready), MPROC_EAGAIN);
+  ck_assert(!ready);
+  MPT_ERR(mproc_conn_wait(&r, 1, 0.2, &ready), MPROC_ETIMEDOUT);
+  ck_assert(!ready);
+  MPT_OK(write_all(mproc_conn_fileno(w), frame + flen - 50, 50));
+  MPT_OK(mproc_conn_wait(&r, 1, mpt_scale(5), &ready));
+  ck_assert(ready);
+  MPT_OK(mproc_conn_recv_bytes(r, &buf, &len, 0));
+  ck_assert_uint_eq(len, 100);
+  ck_assert(memcmp(buf, msg, 100) == 0);
+  free(buf);
+  free(frame);
+  free(msg);
+  mproc_conn_free(r);
+  mproc_conn_free(w);
+  buf = NULL;
+  ready = false;
+
   new_pipe(&a.theirs, &a.mine, false, 0);
   start(&p, send_big, &a);
   MPT_OK(mproc_conn_close(a.mine));
