@@ -37,7 +37,7 @@ ref_libmproc_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
 # suite: they know how this implementation allocates).
 check_PROGRAMS += ref/tests/oom ref/tests/errors
 TESTS += ref/tests/oom ref/tests/errors
-ref_tests_oom_SOURCES = ref/tests/oom.c
+ref_tests_oom_SOURCES = ref/tests/oom.c ref/tests/alloc_wrap.h
 ref_tests_oom_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 ref_tests_oom_LDFLAGS = $(AM_LDFLAGS) -static \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
@@ -61,7 +61,7 @@ ref_tests_manager_protocol_LDADD = ref/libmproc.la $(MSGPACK_LIBS) $(CHECK_LIBS)
 # of the test, so wrapped too).
 check_PROGRAMS += ref/tests/oom_processes
 TESTS += ref/tests/oom_processes
-ref_tests_oom_processes_SOURCES = ref/tests/oom_processes.c
+ref_tests_oom_processes_SOURCES = ref/tests/oom_processes.c ref/tests/alloc_wrap.h
 ref_tests_oom_processes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 ref_tests_oom_processes_LDFLAGS = $(AM_LDFLAGS) -static \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \

@@ -12,10 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void __real_free(void *p);
 
 /* Atomic: a pool's result thread allocates too. */
 static _Atomic long countdown = -1; /* fail when it reaches 0; -1: never */
@@ -32,34 +28,8 @@ static bool fail_now(void) {
   return false;
 }
 
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-void __wrap_free(void *p);
 
-static void *counted(void *p) {
-  if (p != NULL)
-    live++;
-  return p;
-}
-
-void *__wrap_malloc(size_t n) {
-  return fail_now() ? NULL : counted(__real_malloc(n));
-}
-void *__wrap_calloc(size_t n, size_t m) {
-  return fail_now() ? NULL : counted(__real_calloc(n, m));
-}
-void *__wrap_realloc(void *p, size_t n) {
-  if (fail_now())
-    return NULL;
-  void *q = __real_realloc(p, n);
-  return p == NULL ? counted(q) : q;
-}
-void __wrap_free(void *p) {
-  if (p != NULL)
-    live--;
-  __real_free(p);
-}
+#include "alloc_wrap.h"
 
 typedef int (*scenario_fn)(void);
 

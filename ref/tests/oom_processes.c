@@ -35,10 +35,6 @@
 #endif
 #endif
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void __real_free(void *p);
 void __real_mproc_process_exit(int code);
 
 typedef struct shared {
@@ -83,35 +79,9 @@ static bool fail_now(void) {
   return false;
 }
 
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-void __wrap_free(void *p);
 void __wrap_mproc_process_exit(int code);
 
-static void *counted(void *p) {
-  if (p != NULL)
-    live++;
-  return p;
-}
-
-void *__wrap_malloc(size_t n) {
-  return fail_now() ? NULL : counted(__real_malloc(n));
-}
-void *__wrap_calloc(size_t n, size_t m) {
-  return fail_now() ? NULL : counted(__real_calloc(n, m));
-}
-void *__wrap_realloc(void *p, size_t n) {
-  if (fail_now())
-    return NULL;
-  void *q = __real_realloc(p, n);
-  return p == NULL ? counted(q) : q;
-}
-void __wrap_free(void *p) {
-  if (p != NULL)
-    live--;
-  __real_free(p);
-}
+#include "alloc_wrap.h"
 
 /* The server leaves through here: nothing fails any more on the way out
  * (coverage builds write their counters then). */
