@@ -50,7 +50,7 @@ ref_tests_errors_LDADD = ref/libmproc.la $(CHECK_LIBS)
 # client's side (static: it uses the internal HMAC and connection wrapper).
 check_PROGRAMS += ref/tests/manager_protocol
 TESTS += ref/tests/manager_protocol
-ref_tests_manager_protocol_SOURCES = ref/tests/manager_protocol.c
+ref_tests_manager_protocol_SOURCES = ref/tests/manager_protocol.c ref/tests/timing.h
 ref_tests_manager_protocol_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 ref_tests_manager_protocol_LDFLAGS = $(AM_LDFLAGS) -static
 ref_tests_manager_protocol_LDADD = ref/libmproc.la $(MSGPACK_LIBS) $(CHECK_LIBS) \
@@ -61,7 +61,7 @@ ref_tests_manager_protocol_LDADD = ref/libmproc.la $(MSGPACK_LIBS) $(CHECK_LIBS)
 # of the test, so wrapped too).
 check_PROGRAMS += ref/tests/oom_processes
 TESTS += ref/tests/oom_processes
-ref_tests_oom_processes_SOURCES = ref/tests/oom_processes.c ref/tests/alloc_wrap.h
+ref_tests_oom_processes_SOURCES = ref/tests/oom_processes.c ref/tests/alloc_wrap.h ref/tests/timing.h
 ref_tests_oom_processes_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 ref_tests_oom_processes_LDFLAGS = $(AM_LDFLAGS) -static \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
@@ -75,6 +75,6 @@ ref_tests_oom_processes_LDADD = ref/libmproc.la $(MSGPACK_LIBS) $(CHECK_LIBS) \
 # __gcov_fork, which resets the child's counters after the fork hook ran).
 check_PROGRAMS += ref/tests/resources
 TESTS += ref/tests/resources
-ref_tests_resources_SOURCES = ref/tests/resources.c
+ref_tests_resources_SOURCES = ref/tests/resources.c ref/tests/timing.h
 ref_tests_resources_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -fno-builtin-fork
 ref_tests_resources_LDADD = ref/libmproc.la $(CHECK_LIBS)

@@ -25,19 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
+
 static const char KEY[] = "protocol-test-key";
-
-static double scale(double secs) {
-  const char *s = getenv("MPROC_TIME_SCALE");
-  double f = s != NULL ? atof(s) : 1.0;
-  return secs * (f >= 1.0 ? f : 1.0);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- values ---- */
 

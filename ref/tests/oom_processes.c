@@ -29,6 +29,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "timing.h"
+
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -92,12 +95,6 @@ void __wrap_mproc_process_exit(int code) {
 }
 
 static void child_after_fork(void) { in_server = true; }
-
-static double scale(double secs) {
-  const char *s = getenv("MPROC_TIME_SCALE");
-  double f = s != NULL ? atof(s) : 1.0;
-  return secs * (f >= 1.0 ? f : 1.0);
-}
 
 static const char KEY[] = "oom-manager-key";
 

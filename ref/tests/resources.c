@@ -31,6 +31,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "timing.h"
+
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -48,18 +51,6 @@ static bool under_valgrind(void) {
 #else
   return false;
 #endif
-}
-
-static double scale(double secs) {
-  const char *s = getenv("MPROC_TIME_SCALE");
-  double f = s != NULL ? atof(s) : 1.0;
-  return secs * (f >= 1.0 ? f : 1.0);
-}
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void nap_ms(long ms) {
